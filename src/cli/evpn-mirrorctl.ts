@@ -18,3 +18,4 @@ function main(argv: string[]): number {
 }
 
 process.exitCode = main(process.argv.slice(2));
+export {};
