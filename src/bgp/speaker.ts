@@ -507,7 +507,8 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
     if (opts.pmsiTunnel) attrs.pmsiTunnel = { ...opts.pmsiTunnel };
     if (opts.unknown?.length) attrs.unknown = opts.unknown.map((u) => ({ ...u, value: Buffer.from(u.value) }));
     if (family === 'ipv4-unicast' && !isIPv4(nextHop)) throw new RangeError(`IPv4 unicast route needs an IPv4 next hop, got '${nextHop}'`);
-    const attrSet: AttributeSet = { attrs, nextHop };
+    // Interned: routes originated with equal attributes share one set and one UPDATE.
+    const attrSet = this.interner.intern(attrs, nextHop);
     // Validate by encoding exactly what peers will get (never emit a malformed NLRI).
     for (const out of this.updatesFor([route], attrSet, family, true)) void out;
     const key = routeKey(route);
