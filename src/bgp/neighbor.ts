@@ -356,6 +356,8 @@ export class Neighbor {
         return;
       }
     }
+    // A bad header behind good messages in the same chunk: act on it after them.
+    if (conn.framer.error && (conn.state as ConnState) !== 'Closed') this.protocolError(conn, conn.framer.error);
   }
 
   private protocolError(conn: Connection, err: unknown): void {
@@ -412,6 +414,12 @@ export class Neighbor {
         return;
       case 'route-refresh': {
         if (conn.state !== 'Established') this.fsmError(conn, 'ROUTE-REFRESH');
+        // RFC 7313 section 5: subtypes other than 0, 1, 2 are ignored; BoRR/EoRR (1, 2) only
+        // mean something with enhanced route refresh, which we do not negotiate.
+        if (msg.subtype !== 0) {
+          this.log.debug('ROUTE-REFRESH subtype ignored', { neighbor: this.address, subtype: msg.subtype });
+          return;
+        }
         const fam = familyName(msg.afi, msg.safi);
         // RFC 2918 section 4: a request for a family not negotiated is ignored.
         if (!fam || !conn.negotiated!.families.includes(fam)) {

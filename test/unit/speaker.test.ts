@@ -374,3 +374,47 @@ describe('BGP speaker FSM and error handling (scripted peer)', function () {
 
 // keep the net import used for type-only helpers in some TS configs
 void net;
+
+describe('BGP speaker: ROUTE-REFRESH subtypes and broken streams', function () {
+  this.timeout(10000);
+
+  it('ignores ROUTE-REFRESH subtypes other than 0 (RFC 7313 section 5) and answers subtype 0', async () => {
+    const port = nextPort();
+    const s = speaker({ routerId: '6.6.6.1', localAs: 65000, listenAddress: '127.0.0.10', listenPort: port, neighbors: [{ address: '127.0.0.11', remoteAs: 65000, passive: true }] });
+    s.originate(macRoute(1));
+    await s.start();
+    const peer = await RawPeer.connect(port, '127.0.0.10', '127.0.0.11');
+    cleanups.push(() => peer.close());
+    await peer.handshake({ as: 65000, id: '7.7.7.1' });
+    await peer.waitFor((m) => m.type === 'update' && !!(m as UpdateMessage).mpUnreach); // initial End-of-RIB
+    const { encodeRouteRefresh } = await import('../../src/bgp/packet/message');
+    const count = () => peer.received.filter((m) => m.type === 'update').length;
+    const before = count();
+    peer.send(encodeRouteRefresh(25, 70, 3));
+    peer.send(encodeRouteRefresh(25, 70, 1));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(count(), before, 'no answer to subtypes 1 and 3');
+    peer.send(encodeRouteRefresh(25, 70, 0));
+    await until(() => count() === before + 2, 3000, 'route + End-of-RIB re-sent');
+    assert.equal(s.neighborStatus()[0]!.state, 'Established');
+  });
+
+  it('handles the KEEPALIVE that precedes a broken header in the same segment, then resets with 1/1', async () => {
+    const port = nextPort();
+    const s = speaker({ routerId: '6.6.6.2', localAs: 65000, listenAddress: '127.0.0.12', listenPort: port, neighbors: [{ address: '127.0.0.13', remoteAs: 65000, passive: true }] });
+    await s.start();
+    const peer = await RawPeer.connect(port, '127.0.0.12', '127.0.0.13');
+    cleanups.push(() => peer.close());
+    peer.sendOpen({ as: 65000, id: '7.7.7.2' });
+    await peer.waitFor((m) => m.type === 'open');
+    const { encodeKeepalive } = await import('../../src/bgp/packet/message');
+    const broken = Buffer.from(encodeKeepalive());
+    broken[3] = 0;
+    const states: string[] = [];
+    s.on('peer-state', (e) => states.push(e.to));
+    peer.send(Buffer.concat([encodeKeepalive(), broken]));
+    const n = await peer.waitFor(isNotification);
+    assert.deepEqual([n.code, n.subcode], [1, 1]);
+    assert.ok(states.includes('Established'), `the KEEPALIVE was processed first: ${states.join(',')}`);
+  });
+});

@@ -27,7 +27,9 @@ export function ipv4ToBytes(s: string): Buffer {
 }
 
 export function ipv6ToBytes(s: string): Buffer {
-  if (!isIPv6(s)) throw new RangeError(`invalid IPv6 address '${s}'`);
+  // node:net accepts a zone index ('fe80::1%eth0'): a node-local text suffix with no wire
+  // form (RFC 4007 section 11). It used to be dropped silently; refuse it.
+  if (!isIPv6(s) || s.includes('%')) throw new RangeError(`invalid IPv6 address '${s}'`);
   const out = Buffer.alloc(16);
   let text = s;
   // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.

@@ -230,16 +230,20 @@ function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]): AsPath
   let keep = len2 - len4;
   const out: AsPathSegment[] = [];
   for (const s of asPath) {
+    // RFC 6793 section 4.2.3: a confederation segment is prepended when it leads the path or
+    // is adjacent to a prepended segment (it used to be dropped when keep was already 0).
+    if (s.type === AsPathSegmentType.ConfedSequence || s.type === AsPathSegmentType.ConfedSet) {
+      out.push({ type: s.type, asns: [...s.asns] });
+      continue;
+    }
     if (keep <= 0) break;
     if (s.type === AsPathSegmentType.Sequence) {
       const take = s.asns.slice(0, keep);
       out.push({ type: s.type, asns: take });
       keep -= take.length;
-    } else if (s.type === AsPathSegmentType.Set) {
-      out.push({ type: s.type, asns: [...s.asns] });
-      keep -= 1;
     } else {
       out.push({ type: s.type, asns: [...s.asns] });
+      keep -= 1;
     }
   }
   return [...out, ...as4Path];
@@ -435,6 +439,12 @@ export function decodeAttributes(r: Reader, opts: DecodeOptions, hasIpv4Nlri: bo
         }
         case AttrType.As4Path:
           as4Path = decodeAsPath(v, 4);
+          // RFC 6793 section 6: confederation segments must not be in AS4_PATH; a receiver
+          // discards those segments and goes on.
+          if (!opts.as4 && as4Path.some(isConfed)) {
+            as4Path = as4Path.filter((seg) => !isConfed(seg));
+            discarded.push('AS_CONFED segments in AS4_PATH');
+          }
           break;
         case AttrType.As4Aggregator:
           if (len !== 8) throw new Malformed(`AS4_AGGREGATOR length ${len}`);
@@ -481,9 +491,15 @@ export function decodeAttributes(r: Reader, opts: DecodeOptions, hasIpv4Nlri: bo
     if (as4Path) discarded.push('AS4_PATH on a 4-octet AS session');
     if (as4Aggregator) discarded.push('AS4_AGGREGATOR on a 4-octet AS session');
   } else {
-    if (as4Aggregator && attributes.aggregator && attributes.aggregator.asn === AS_TRANS) attributes.aggregator = as4Aggregator;
-    if (as4Path && attributes.asPath && !(attributes.aggregator && attributes.aggregator.asn !== AS_TRANS && as4Aggregator))
-      attributes.asPath = mergeAs4Path(attributes.asPath, as4Path);
+    // RFC 6793 section 4.2.3: an AGGREGATOR with a real AS (not AS_TRANS) beside an
+    // AS4_AGGREGATOR makes both AS4_* attributes ignored. Decided on the received AGGREGATOR,
+    // before it is replaced (the replaced one made AS4_PATH ignored whenever AS4_AGGREGATOR
+    // was used).
+    const ignoreAs4 = as4Aggregator !== undefined && attributes.aggregator !== undefined && attributes.aggregator.asn !== AS_TRANS;
+    if (!ignoreAs4) {
+      if (as4Aggregator && attributes.aggregator) attributes.aggregator = as4Aggregator;
+      if (as4Path && attributes.asPath) attributes.asPath = mergeAs4Path(attributes.asPath, as4Path);
+    }
   }
 
   // RFC 7606 section 3(d): a missing well-known mandatory attribute -> treat-as-withdraw,
@@ -527,6 +543,10 @@ function writeAttr(w: Writer, flags: number, type: number, body: (w: Writer) => 
 
 function checkU32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be an integer 0..4294967295, got ${v}`);
+}
+
+function isConfed(s: AsPathSegment): boolean {
+  return s.type === AsPathSegmentType.ConfedSequence || s.type === AsPathSegmentType.ConfedSet;
 }
 
 function encodeAsPath(w: Writer, segments: AsPathSegment[], as4: boolean): void {
@@ -601,7 +621,15 @@ function validateAttributes(a: PathAttributes): void {
  * Encodes a Path Attributes field. Validation happens before anything is written, so an
  * invalid value throws RangeError and never produces a malformed message.
  */
-export function encodeAttributes(w: Writer, input: EncodeAttributesInput, as4: boolean): void {
+export function encodeAttributes(out: Writer, input: EncodeAttributesInput, as4: boolean): void {
+  // Some checks can only run while writing (addresses, AS numbers): write into a scratch
+  // writer and copy on success, so a RangeError leaves `out` untouched.
+  const w = new Writer(512);
+  encodeAttributesInto(w, input, as4);
+  out.bytes(w.view());
+}
+
+function encodeAttributesInto(w: Writer, input: EncodeAttributesInput, as4: boolean): void {
   const a = input.attributes;
   validateAttributes(a);
   // Encode the MP NLRI into a scratch writer first: that validates every route.
@@ -609,10 +637,24 @@ export function encodeAttributes(w: Writer, input: EncodeAttributesInput, as4: b
   const unreach = input.mpUnreach;
   if (reach) {
     if (reach.rawNlri) throw new RangeError('cannot re-encode an undecoded NLRI');
-    reach.nextHops.forEach((nh) => ipToBytes(nh));
+    // The next hops must be what a receiver accepts (RFC 4760 section 3; RFC 7432 section 7):
+    // any other count or family mix used to go out and cost a session reset.
+    const nh = Buffer.concat(reach.nextHops.map((h) => ipToBytes(h)));
+    if (nh.length > 255) throw new RangeError(`MP_REACH_NLRI: ${reach.nextHops.length} next hops`);
+    try {
+      decodeNextHops(nh, reach.afi, reach.safi);
+    } catch (err) {
+      if (err instanceof Malformed) throw new RangeError(err.message);
+      throw err;
+    }
   }
+  // Like MP_REACH above: undecoded withdrawn routes cannot be re-encoded (they used to be
+  // dropped silently). An empty one (End-of-RIB of another family) is fine.
+  if (unreach?.rawNlri && unreach.rawNlri.length > 0) throw new RangeError('cannot re-encode an undecoded NLRI');
 
-  const needsAs4Path = !as4 && (a.asPath ?? []).some((s) => s.asns.some((x) => x > 0xffff));
+  // RFC 6793 sections 3 and 4.2.2: AS4_PATH never carries confederation segments.
+  const as4PathSegments = (a.asPath ?? []).filter((s) => !isConfed(s));
+  const needsAs4Path = !as4 && as4PathSegments.some((s) => s.asns.some((x) => x > 0xffff));
   const aggregatorAs4 = !as4 && a.aggregator !== undefined && a.aggregator.asn > 0xffff;
 
   if (reach) {
@@ -654,7 +696,7 @@ export function encodeAttributes(w: Writer, input: EncodeAttributesInput, as4: b
     list.forEach((c, i) => encodeExtCommunityInto(c, buf, i * 8));
     writeAttr(w, OT, AttrType.ExtendedCommunities, (w) => w.bytes(buf));
   }
-  if (needsAs4Path) writeAttr(w, OT, AttrType.As4Path, (w) => encodeAsPath(w, a.asPath!, true));
+  if (needsAs4Path) writeAttr(w, OT, AttrType.As4Path, (w) => encodeAsPath(w, as4PathSegments, true));
   if (aggregatorAs4)
     writeAttr(w, OT, AttrType.As4Aggregator, (w) => w.u32(a.aggregator!.asn).bytes(ipv4ToBytes(a.aggregator!.address)));
   if (a.pmsiTunnel !== undefined) {

@@ -82,6 +82,12 @@ export class Reader {
   }
 }
 
+/** Every encoder refuses out-of-range values instead of masking them into other, valid-looking
+ * bytes (e.g. a My AS of 70000 silently sent as 4464). */
+function checkRange(v: number, max: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`${what} field: ${v} is not an integer 0..${max}`);
+}
+
 export class Writer {
   private buf: Buffer;
   pos = 0;
@@ -100,12 +106,14 @@ export class Writer {
   }
 
   u8(v: number): this {
+    checkRange(v, 0xff, '1-byte');
     this.ensure(1);
     this.buf[this.pos++] = v & 0xff;
     return this;
   }
 
   u16(v: number): this {
+    checkRange(v, 0xffff, '2-byte');
     this.ensure(2);
     this.buf.writeUInt16BE(v & 0xffff, this.pos);
     this.pos += 2;
@@ -113,6 +121,7 @@ export class Writer {
   }
 
   u24(v: number): this {
+    checkRange(v, 0xffffff, '3-byte');
     this.ensure(3);
     this.buf[this.pos] = (v >>> 16) & 0xff;
     this.buf[this.pos + 1] = (v >>> 8) & 0xff;
@@ -122,6 +131,7 @@ export class Writer {
   }
 
   u32(v: number): this {
+    checkRange(v, 0xffffffff, '4-byte');
     this.ensure(4);
     this.buf.writeUInt32BE(v >>> 0, this.pos);
     this.pos += 4;
@@ -145,10 +155,12 @@ export class Writer {
   }
 
   patchU8(at: number, v: number): void {
+    checkRange(v, 0xff, '1-byte length');
     this.buf[at] = v & 0xff;
   }
 
   patchU16(at: number, v: number): void {
+    checkRange(v, 0xffff, '2-byte length');
     this.buf.writeUInt16BE(v & 0xffff, at);
   }
 

@@ -103,6 +103,8 @@ export function encodeCapability(w: Writer, c: Capability): void {
         for (const f of c.families) w.u16(f.afi).u8(f.safi).u8(f.forwardingState ? 0x80 : 0);
       });
     case 'unknown':
+      // Buffer.from(hex) stops at the first non-hex pair: refuse instead of sending less.
+      if (!/^([0-9a-f]{2})*$/i.test(c.value)) throw new RangeError(`capability ${c.code}: value '${c.value}' is not hex`);
       return writeCap(w, c.code, (w) => w.bytes(Buffer.from(c.value, 'hex')));
   }
 }

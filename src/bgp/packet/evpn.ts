@@ -16,8 +16,8 @@
 import { ipToBytes, ipToString, macToBytes, macToString } from './addr';
 import { Reader, Writer } from './buffer';
 import { EvpnRouteType } from './constants';
-import { ESI_ZERO, Esi, RouteDistinguisher, readEsi, readRd, writeEsi, writeRd } from './rd';
-import { isIPv4, isIPv6 } from 'node:net';
+import { ESI_ZERO, Esi, RouteDistinguisher, esiToBytes, readEsi, readRd, rdToBytes, writeEsi, writeRd } from './rd';
+import { isIPv4 } from 'node:net';
 
 /** RFC 7432 section 7.1 */
 export interface EvpnEthernetAd {
@@ -185,9 +185,12 @@ function checkUint(v: number, max: number, what: string): void {
 }
 
 function ipBits(ip: string, what: string): number {
-  if (isIPv4(ip)) return 32;
-  if (isIPv6(ip)) return 128;
-  throw new RangeError(`${what}: invalid IP address '${ip}'`);
+  // Validate with the encoder's own parser so that whatever passes here also encodes.
+  try {
+    return ipToBytes(ip).length * 8;
+  } catch {
+    throw new RangeError(`${what}: invalid IP address '${ip}'`);
+  }
 }
 
 /** Checks a route can be encoded; throws RangeError naming the bad field. The encoder
@@ -227,6 +230,10 @@ export function validateEvpnRoute(route: EvpnRoute): void {
     default:
       throw new RangeError(`unknown EVPN route type ${(route as { type: number }).type}`);
   }
+  // RD and ESI are checked here too: encodeEvpnRoute used to write the type and length
+  // octets before writeRd/writeEsi threw, breaking its "writes nothing" promise.
+  rdToBytes(route.rd);
+  if (route.type !== EvpnRouteType.InclusiveMulticast) esiToBytes(route.esi);
 }
 
 function splitPrefix(prefix: string): [string, number] {

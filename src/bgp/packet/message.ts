@@ -288,7 +288,10 @@ export function encodeOpen(m: Omit<OpenMessage, 'type' | 'version'> & { version?
       const lenAt = w.reserve(1);
       const start = w.pos;
       for (const c of m.capabilities) encodeCapability(w, c);
-      if (w.pos - start > 255) throw new RangeError('capabilities exceed 255 bytes');
+      // RFC 4271 section 4.2: the 1-octet Optional Parameters Length covers the parameter's
+      // own type and length octets too, so the capabilities get at most 253 bytes (was 255:
+      // 254 or 255 bytes wrapped the length to 0 or 1 and produced a malformed OPEN).
+      if (w.pos - start > 253) throw new RangeError(`capabilities take ${w.pos - start} bytes (at most 253 fit in an OPEN)`);
       w.patchU8(lenAt, w.pos - start);
     }
     w.patchU8(optAt, w.pos - optAt - 1);
@@ -332,7 +335,13 @@ export function encodeNotification(code: number, subcode: number, data: Buffer =
 /** RFC 9003: a Cease with a Shutdown Communication (at most 255 bytes of UTF-8). */
 export function encodeShutdownNotification(subcode: number, text: string): Buffer {
   let bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > 255) bytes = bytes.subarray(0, 255);
+  if (bytes.length > 255) {
+    // RFC 9003 section 2: the communication is UTF-8; cut at a character boundary (never
+    // inside a multi-byte sequence, which would send invalid UTF-8).
+    let end = 255;
+    while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+    bytes = bytes.subarray(0, end);
+  }
   return encodeNotification(ErrorCode.Cease, subcode, Buffer.concat([Buffer.from([bytes.length]), bytes]));
 }
 
@@ -347,15 +356,22 @@ export function encodeRouteRefresh(afi: number, safi: number, subtype = 0): Buff
 }
 
 /**
- * Splits a TCP byte stream into whole messages. Headers are checked as soon as they arrive
- * (bad marker/length/type throw NotificationError at once).
+ * Splits a TCP byte stream into whole messages. Headers are checked as soon as they arrive.
+ *
+ * A bad header throws NotificationError, except when whole messages precede it in the same
+ * chunk: those are returned (they arrived first and must be handled first, RFC 4271 section
+ * 6: errors are detected in order) and the error is kept in `error` for the caller to act on
+ * after them. Once broken, every later push() throws that error.
  */
 export class MessageFramer {
   private pending: Buffer[] = [];
   private pendingLength = 0;
+  /** The header error that broke the stream, when one did. */
+  error: NotificationError | undefined;
 
   /** Feeds bytes; returns the complete messages now available (views, copy to keep). */
   push(chunk: Buffer): Buffer[] {
+    if (this.error) throw this.error;
     let buf: Buffer;
     if (this.pendingLength === 0) buf = chunk;
     else {
@@ -367,7 +383,15 @@ export class MessageFramer {
     const out: Buffer[] = [];
     let at = 0;
     while (buf.length - at >= HEADER_LENGTH) {
-      const { length } = checkHeader(buf, at);
+      let length: number;
+      try {
+        ({ length } = checkHeader(buf, at));
+      } catch (err) {
+        if (!(err instanceof NotificationError)) throw err;
+        this.error = err;
+        if (out.length === 0) throw err;
+        return out;
+      }
       if (buf.length - at < length) break;
       out.push(buf.subarray(at, at + length));
       at += length;
