@@ -20,6 +20,7 @@ declare -A NEED=(
   [/usr/sbin/ip]=iproute2
   [/usr/bin/bridge]=iproute2
   [/usr/sbin/bridge]=iproute2
+  [/usr/bin/ping]=iputils-ping
 )
 
 missing=()
