@@ -39,12 +39,22 @@ export interface Path {
   stale: boolean;
 }
 
+/**
+ * One destination. Its candidate paths, at most one per source, are the Adj-RIBs-In of all
+ * neighbors for this key (FRR keeps them the same way, one path list per destination), so a
+ * million routes need one map, not one per neighbor plus the Loc-RIB.
+ */
 export interface RibEntry {
   readonly key: string;
   readonly route: Nlri;
-  /** Candidate paths, at most one per source. */
-  paths: Path[];
   best: Path | undefined;
+  /** Every candidate when there is more than one; undefined when `best` is the only one. */
+  paths: Path[] | undefined;
+}
+
+/** The candidate paths of an entry. */
+export function candidates(e: RibEntry): readonly Path[] {
+  return e.paths ?? (e.best ? [e.best] : []);
 }
 
 /** A change of best path for one key. `best` undefined: the route is gone. */
@@ -165,8 +175,11 @@ function selectBest(paths: Path[]): Path | undefined {
 
 export class LocRib {
   private readonly entries = new Map<string, RibEntry>();
-  /** Type-2 entries by MAC. */
-  private readonly byMac = new Map<string, Set<RibEntry>>();
+  /** Type-2 entries by MAC: the entry itself while a MAC has one (the common case), a set
+   * when it has several. */
+  private readonly byMac = new Map<string, RibEntry | Set<RibEntry>>();
+  /** Paths per source address: the Adj-RIB-In sizes. */
+  private readonly counts = new Map<string, number>();
 
   get size(): number {
     return this.entries.size;
@@ -184,9 +197,33 @@ export class LocRib {
     for (const e of this.entries.values()) if (e.best && (!family || e.best.family === family)) yield e.best;
   }
 
+  /** The path `sourceAddress` announced for `key` (its Adj-RIB-In entry). */
+  pathFrom(key: string, sourceAddress: string): Path | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (!e.paths) return e.best?.source.address === sourceAddress ? e.best : undefined;
+    return e.paths.find((p) => p.source.address === sourceAddress);
+  }
+
+  /** Every path from one source: its Adj-RIB-In (a scan; used on session events, not per route). */
+  *pathsFrom(sourceAddress: string): IterableIterator<Path> {
+    for (const e of this.entries.values()) {
+      if (!e.paths) {
+        if (e.best?.source.address === sourceAddress) yield e.best;
+      } else for (const p of e.paths) if (p.source.address === sourceAddress) yield p;
+    }
+  }
+
+  /** How many paths a source has in the RIB. */
+  countFrom(sourceAddress: string): number {
+    return this.counts.get(sourceAddress) ?? 0;
+  }
+
   /** Every Type-2 entry for a MAC (any RD, Ethernet Tag or IP). */
   entriesForMac(mac: string): Iterable<RibEntry> {
-    return this.byMac.get(mac) ?? EMPTY_SET;
+    const v = this.byMac.get(mac);
+    if (!v) return EMPTY_SET;
+    return v instanceof Set ? v : [v];
   }
 
   /**
@@ -203,28 +240,57 @@ export class LocRib {
     return winner;
   }
 
+  private count(address: string, delta: number): void {
+    this.counts.set(address, (this.counts.get(address) ?? 0) + delta);
+  }
+
   /** Adds or replaces the path of `path.source` for `path.key`. */
   upsert(path: Path): BestChange | undefined {
-    let e = this.entries.get(path.key);
+    const e = this.entries.get(path.key);
+    const address = path.source.address;
     if (!e) {
-      e = { key: path.key, route: path.route, paths: [path], best: path };
-      this.entries.set(path.key, e);
-      if (isMacIp(path.route)) this.indexMac(path.route.mac, e);
+      const created: RibEntry = { key: path.key, route: path.route, best: path, paths: undefined };
+      this.entries.set(path.key, created);
+      if (isMacIp(path.route)) this.indexMac(path.route.mac, created);
+      this.count(address, 1);
       return { key: path.key, family: path.family, route: path.route, best: path, previous: undefined };
     }
-    const i = e.paths.findIndex((p) => p.source === path.source || p.source.address === path.source.address);
+    if (!e.paths) {
+      const only = e.best!;
+      if (only.source.address === address) {
+        // Implicit withdraw of the previous path from the same source (RFC 4271 section 3.1).
+        e.best = path;
+        return { key: e.key, family: path.family, route: e.route, best: path, previous: only };
+      }
+      e.paths = [only, path];
+      this.count(address, 1);
+      return this.reselect(e);
+    }
+    const i = e.paths.findIndex((p) => p.source.address === address);
     if (i >= 0) e.paths[i] = path;
-    else e.paths.push(path);
+    else {
+      e.paths.push(path);
+      this.count(address, 1);
+    }
     return this.reselect(e);
   }
 
-  /** Removes the path of `source` for `key`. */
+  /** Removes the path of `sourceAddress` for `key`. */
   remove(key: string, sourceAddress: string): BestChange | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
+    if (!e.paths) {
+      const only = e.best!;
+      if (only.source.address !== sourceAddress) return undefined;
+      e.best = undefined;
+      this.drop(e);
+      this.count(sourceAddress, -1);
+      return { key, family: only.family, route: e.route, best: undefined, previous: only };
+    }
     const i = e.paths.findIndex((p) => p.source.address === sourceAddress);
     if (i < 0) return undefined;
     e.paths.splice(i, 1);
+    this.count(sourceAddress, -1);
     return this.reselect(e);
   }
 
@@ -236,47 +302,41 @@ export class LocRib {
 
   private reselect(e: RibEntry): BestChange | undefined {
     const previous = e.best;
-    const best = e.paths.length === 1 ? e.paths[0] : selectBest(e.paths);
+    const paths = e.paths ?? (e.best ? [e.best] : []);
+    const best = paths.length === 1 ? paths[0] : selectBest(paths);
     e.best = best;
-    if (!best) {
-      this.entries.delete(e.key);
-      if (isMacIp(e.route)) this.unindexMac(e.route.mac, e);
-    }
+    if (paths.length <= 1) e.paths = undefined;
+    if (!best) this.drop(e);
     if (best === previous) return undefined;
     const family = (best ?? previous)!.family;
     return { key: e.key, family, route: e.route, best, previous };
   }
 
+  private drop(e: RibEntry): void {
+    this.entries.delete(e.key);
+    if (isMacIp(e.route)) this.unindexMac(e.route.mac, e);
+  }
+
   private indexMac(mac: string, e: RibEntry): void {
-    let s = this.byMac.get(mac);
-    if (!s) this.byMac.set(mac, (s = new Set()));
-    s.add(e);
+    const v = this.byMac.get(mac);
+    if (!v) this.byMac.set(mac, e);
+    else if (v instanceof Set) v.add(e);
+    else this.byMac.set(mac, new Set([v, e]));
   }
 
   private unindexMac(mac: string, e: RibEntry): void {
-    const s = this.byMac.get(mac);
-    if (!s) return;
-    s.delete(e);
-    if (s.size === 0) this.byMac.delete(mac);
+    const v = this.byMac.get(mac);
+    if (!v) return;
+    if (!(v instanceof Set)) {
+      if (v === e) this.byMac.delete(mac);
+      return;
+    }
+    v.delete(e);
+    if (v.size === 1) this.byMac.set(mac, v.values().next().value!);
   }
 }
 
 const EMPTY_SET: ReadonlySet<RibEntry> = new Set();
-
-/** One neighbor's Adj-RIB-In: what it announced, keyed like the Loc-RIB. */
-export class AdjRibIn {
-  readonly paths = new Map<string, Path>();
-
-  get size(): number {
-    return this.paths.size;
-  }
-
-  countFamily(family: FamilyName): number {
-    let n = 0;
-    for (const p of this.paths.values()) if (p.family === family) n++;
-    return n;
-  }
-}
 
 /**
  * Interns attribute sets so that routes from many UPDATEs with equal attributes share one

@@ -25,7 +25,7 @@ import {
   resolveSpeakerConfig,
 } from './config';
 import { LocalIdentity, Negotiated, Neighbor, NeighborStatus, SessionState } from './neighbor';
-import { AdjRibIn, AttributeInterner, AttributeSet, BestChange, LOCAL_SOURCE_ADDRESS, LocRib, Path, PathSource, routeFamily, routeKey } from './rib';
+import { AttributeInterner, AttributeSet, BestChange, LOCAL_SOURCE_ADDRESS, LocRib, Path, PathSource, routeFamily, routeKey } from './rib';
 import { LargeCommunity, Nlri, PathAttributes, PmsiTunnel, RawAttribute } from './packet/attributes';
 import { AsPathSegmentType, Origin } from './packet/attributes';
 import { Afi, CeaseSubcode, MAX_MESSAGE_LENGTH, Safi } from './packet/constants';
@@ -98,7 +98,6 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
   private readonly log: Logger;
   private readonly dial: ((opts: net.NetConnectOpts) => net.Socket) | undefined;
   private readonly neighbors = new Map<string, Neighbor>();
-  private readonly adjIn = new Map<string, AdjRibIn>();
   private readonly sources = new Map<string, PathSource>();
   /** What was last sent to each neighbor, by route key. */
   private readonly adjOut = new Map<string, Map<string, LocalRoute>>();
@@ -199,7 +198,6 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
       this.dial,
     );
     this.neighbors.set(cfg.address, n);
-    this.adjIn.set(cfg.address, new AdjRibIn());
     return n;
   }
 
@@ -218,21 +216,21 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
     this.neighbors.delete(address);
     this.clearGr(address);
     this.emitChanges(this.removeAllPaths(address));
-    this.adjIn.delete(address);
     this.adjOut.delete(address);
     return true;
   }
 
   neighborStatus(): PeerStatus[] {
-    return [...this.neighbors.values()].map((n) => ({ ...n.status(), prefixesReceived: this.adjIn.get(n.address)?.size ?? 0 }));
+    return [...this.neighbors.values()].map((n) => ({ ...n.status(), prefixesReceived: this.locRib.countFrom(n.address) }));
   }
 
   neighbor(address: string): Neighbor | undefined {
     return this.neighbors.get(address);
   }
 
-  adjRibIn(address: string): AdjRibIn | undefined {
-    return this.adjIn.get(address);
+  /** A neighbor's Adj-RIB-In: the paths it announced (held in the Loc-RIB's entries). */
+  adjRibIn(address: string): Path[] {
+    return [...this.locRib.pathsFrom(address)];
   }
 
   /** Asks a neighbor to resend its routes of a family (RFC 2918). */
@@ -301,15 +299,13 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
       // RFC 4724 section 4.2 (helper): keep the families the peer preserves, marked stale,
       // for at most its Restart Time; drop the others.
       const pending = new Set(grFamilies.keys());
-      const adj = this.adjIn.get(n.address)!;
-      for (const [key, p] of adj.paths) {
+      for (const p of [...this.locRib.pathsFrom(n.address)]) {
         if (pending.has(p.family)) {
           p.stale = true;
-          const c = this.locRib.recompute(key);
+          const c = this.locRib.recompute(p.key);
           if (c) changes.push(c);
         } else {
-          adj.paths.delete(key);
-          const c = this.locRib.remove(key, n.address);
+          const c = this.locRib.remove(p.key, n.address);
           if (c) changes.push(c);
         }
       }
@@ -353,27 +349,21 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
   }
 
   private sweepStale(address: string, family: FamilyName): BestChange[] {
-    const adj = this.adjIn.get(address);
     const changes: BestChange[] = [];
-    if (!adj) return changes;
-    for (const [key, p] of adj.paths) {
+    for (const p of [...this.locRib.pathsFrom(address)]) {
       if (!p.stale || p.family !== family) continue;
-      adj.paths.delete(key);
-      const c = this.locRib.remove(key, address);
+      const c = this.locRib.remove(p.key, address);
       if (c) changes.push(c);
     }
     return changes;
   }
 
   private removeAllPaths(address: string): BestChange[] {
-    const adj = this.adjIn.get(address);
     const changes: BestChange[] = [];
-    if (!adj) return changes;
-    for (const key of adj.paths.keys()) {
-      const c = this.locRib.remove(key, address);
+    for (const p of [...this.locRib.pathsFrom(address)]) {
+      const c = this.locRib.remove(p.key, address);
       if (c) changes.push(c);
     }
-    adj.paths.clear();
     return changes;
   }
 
@@ -392,15 +382,11 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
   private onUpdate(n: Neighbor, msg: UpdateMessage): void {
     this.stats.updatesIn++;
     const address = n.address;
-    const adj = this.adjIn.get(address)!;
     const source = this.sources.get(address)!;
     const changes: BestChange[] = [];
     const withdraw = (route: Nlri) => {
-      const key = routeKey(route);
-      if (adj.paths.delete(key)) {
-        const c = this.locRib.remove(key, address);
-        if (c) changes.push(c);
-      }
+      const c = this.locRib.remove(routeKey(route), address);
+      if (c) changes.push(c);
     };
 
     // End-of-RIB (RFC 4724 section 2).
@@ -455,7 +441,6 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
       for (const route of a.routes) {
         const key = routeKey(route);
         const path: Path = { key, family: a.family, route, attrSet, source, stale: false };
-        adj.paths.set(key, path);
         const c = this.locRib.upsert(path);
         if (c) changes.push(c);
       }

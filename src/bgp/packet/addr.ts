@@ -91,8 +91,20 @@ export function canonicalIp(s: string): string {
   return ipToString(ipToBytes(s));
 }
 
+// MAC text is written as ASCII into a scratch buffer and sliced out once: a flat string
+// (a template literal makes a rope that V8 must flatten again when it hashes the MAC as a
+// map key, a million times on a full table load).
+const MAC_SCRATCH = Buffer.alloc(17, 0x3a); // ':' between the pairs
+const HEX_CODES: number[] = [];
+for (let i = 0; i < 256; i++) HEX_CODES.push(HEX2[i]!.charCodeAt(0), HEX2[i]!.charCodeAt(1));
+
 export function macToString(b: Buffer, at = 0): string {
-  return `${HEX2[b[at]!]}:${HEX2[b[at + 1]!]}:${HEX2[b[at + 2]!]}:${HEX2[b[at + 3]!]}:${HEX2[b[at + 4]!]}:${HEX2[b[at + 5]!]}`;
+  for (let j = 0; j < 6; j++) {
+    const v = b[at + j]! * 2;
+    MAC_SCRATCH[j * 3] = HEX_CODES[v]!;
+    MAC_SCRATCH[j * 3 + 1] = HEX_CODES[v + 1]!;
+  }
+  return MAC_SCRATCH.toString('latin1', 0, 17);
 }
 
 const MAC_RE = /^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/;

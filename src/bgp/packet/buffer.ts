@@ -60,6 +60,15 @@ export class Reader {
     return v;
   }
 
+  /** Advances past n bytes and returns their offset in `buf`: read them in place, without
+   * allocating a view (the decode hot path). */
+  take(n: number): number {
+    this.need(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   /** A view (no copy) of the next n bytes. */
   bytes(n: number): Buffer {
     this.need(n);

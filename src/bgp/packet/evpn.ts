@@ -13,7 +13,7 @@
 // UPDATE Message Error / Optional Attribute Error). Unknown route types are skipped by
 // their length, as FRR does. Labels are kept as the raw 24-bit field: for VXLAN
 // (RFC 8365 section 5.1.3) it is the VNI; for MPLS the label is the top 20 bits.
-import { ipToBytes, ipToString, macToBytes, macToString } from './addr';
+import { ipToBytes, ipv4ToString, ipv6ToString, macToBytes, macToString } from './addr';
 import { Reader, Writer } from './buffer';
 import { EvpnRouteType } from './constants';
 import { ESI_ZERO, Esi, RouteDistinguisher, esiToBytes, readEsi, readRd, rdToBytes, writeEsi, writeRd } from './rd';
@@ -82,7 +82,7 @@ export class EvpnNlriError extends Error {
 }
 
 function readIp(r: Reader, bytes: number): string {
-  return ipToString(r.bytes(bytes));
+  return bytes === 4 ? ipv4ToString(r.buf, r.take(4)) : ipv6ToString(r.buf, r.take(16));
 }
 
 function ipBitsToBytes(bits: number, routeType: number): number {
@@ -106,7 +106,7 @@ function decodeBody(type: number, len: number, r: Reader): EvpnRoute {
       const ethernetTag = r.u32();
       const macBits = r.u8();
       if (macBits !== 48) throw new EvpnNlriError(`route type 2: MAC address length ${macBits} bits (must be 48)`);
-      const mac = macToString(r.bytes(6));
+      const mac = macToString(r.buf, r.take(6));
       const ipBits = r.u8();
       const ipBytes = ipBits === 0 ? 0 : ipBitsToBytes(ipBits, 2);
       const labelBytes = len - 30 - ipBytes;

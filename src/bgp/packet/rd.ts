@@ -11,21 +11,45 @@ import { Reader, Writer } from './buffer';
 
 export type RouteDistinguisher = string;
 
-export function readRd(r: Reader): RouteDistinguisher {
-  const b = r.bytes(8);
-  const type = b.readUInt16BE(0);
-  switch (type) {
+function rdText(b: Buffer, at: number): RouteDistinguisher {
+  switch (b.readUInt16BE(at)) {
     case 0:
-      return `${b.readUInt16BE(2)}:${b.readUInt32BE(4)}`;
+      return `${b.readUInt16BE(at + 2)}:${b.readUInt32BE(at + 4)}`;
     case 1:
-      return `${ipv4ToString(b, 2)}:${b.readUInt16BE(6)}`;
+      return `${ipv4ToString(b, at + 2)}:${b.readUInt16BE(at + 6)}`;
     case 2: {
-      const asn = b.readUInt32BE(2);
-      return `${asn}${asn <= 0xffff ? 'L' : ''}:${b.readUInt16BE(6)}`;
+      const asn = b.readUInt32BE(at + 2);
+      return `${asn}${asn <= 0xffff ? 'L' : ''}:${b.readUInt16BE(at + 6)}`;
     }
     default:
-      return `rd-raw:${hex(b)}`;
+      return `rd-raw:${hex(b, at, at + 8)}`;
   }
+}
+
+// RDs repeat (one per VTEP and VNI) across a million routes: intern their text so routes
+// share one string per RD. Bounded: cleared when it grows past RD_CACHE_MAX.
+const RD_CACHE_MAX = 1 << 16;
+let rdCache = new Map<number, Map<number, RouteDistinguisher>>();
+let rdCacheSize = 0;
+
+export function readRd(r: Reader): RouteDistinguisher {
+  const at = r.take(8);
+  const b = r.buf;
+  const hi = b.readUInt32BE(at);
+  const lo = b.readUInt32BE(at + 4);
+  let inner = rdCache.get(hi);
+  const hit = inner?.get(lo);
+  if (hit !== undefined) return hit;
+  const text = rdText(b, at);
+  if (rdCacheSize >= RD_CACHE_MAX) {
+    rdCache = new Map();
+    rdCacheSize = 0;
+    inner = undefined;
+  }
+  if (!inner) rdCache.set(hi, (inner = new Map()));
+  inner.set(lo, text);
+  rdCacheSize++;
+  return text;
 }
 
 const RD_AS = /^(\d+)(L?):(\d+)$/;
@@ -82,12 +106,13 @@ export type Esi = string;
 export const ESI_ZERO: Esi = '00:00:00:00:00:00:00:00:00:00';
 
 export function readEsi(r: Reader): Esi {
-  const b = r.bytes(10);
+  const at = r.take(10);
+  const b = r.buf;
   let zero = true;
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) zero = false;
+  for (let i = at; i < at + 10; i++) if (b[i] !== 0) zero = false;
   if (zero) return ESI_ZERO;
   const parts: string[] = [];
-  for (let i = 0; i < 10; i++) parts.push(hex(b, i, i + 1));
+  for (let i = at; i < at + 10; i++) parts.push(hex(b, i, i + 1));
   return parts.join(':');
 }
 

@@ -6,6 +6,9 @@
 //   stdin:  {"id":1,"op":"originate","route":{...},"options":{...}}   -> {"id":1,"ok":true,"result":...}
 //           ops: originate, withdraw, status, rib, adj-rib-in, local, refresh, stop, ping
 //   stdout: {"event":"best-changes"|"peer-state"|"end-of-rib"|"update-error", ...}
+//   config extras: "logLevel"; "events": false (no best-changes lines, for bulk loads);
+//   "notifyRoutes": N (one {"event":"routes-reached","n":N,"t":<epoch ms>} when the
+//   Loc-RIB first holds N routes: how the benchmark times ingestion)
 // Logs go to stderr. SIGTERM stops with Cease; {"op":"stop","graceful":true} closes the
 // sessions without NOTIFICATION (graceful restart).
 import { readFileSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { Path } from '../rib';
 
 export interface ChildRequest {
   id: number;
-  op: 'originate' | 'withdraw' | 'status' | 'rib' | 'adj-rib-in' | 'local' | 'refresh' | 'stop' | 'ping';
+  op: 'originate' | 'withdraw' | 'status' | 'rib' | 'adj-rib-in' | 'local' | 'refresh' | 'stop' | 'ping' | 'count';
   route?: Nlri;
   options?: Omit<OriginateOptions, 'unknown'> & { unknown?: { flags: number; type: number; value: string }[] };
   address?: string;
@@ -54,14 +57,24 @@ function main(): void {
     process.stderr.write('usage: speaker-child <config.json>\n');
     process.exit(2);
   }
-  const config = JSON.parse(readFileSync(file, 'utf8')) as SpeakerConfig & { logLevel?: string };
+  const config = JSON.parse(readFileSync(file, 'utf8')) as SpeakerConfig & { logLevel?: string; events?: boolean; notifyRoutes?: number };
   const logger = createLogger({ level: config.logLevel ?? process.env.EM_LOG_LEVEL ?? 'info' });
   const speaker = new BgpSpeaker(config, { logger });
   const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
-  speaker.on('best-changes', (changes) =>
-    out({ event: 'best-changes', changes: changes.map((c) => ({ key: c.key, best: c.best ? pathToJson(c.best) : null })) }),
-  );
+  if (config.events !== false)
+    speaker.on('best-changes', (changes) =>
+      out({ event: 'best-changes', changes: changes.map((c) => ({ key: c.key, best: c.best ? pathToJson(c.best) : null })) }),
+    );
+  const target = config.notifyRoutes;
+  if (target !== undefined) {
+    const check = () => {
+      if (speaker.locRib.size < target) return;
+      speaker.off('best-changes', check);
+      out({ event: 'routes-reached', n: speaker.locRib.size, t: Date.now() });
+    };
+    speaker.on('best-changes', check);
+  }
   speaker.on('peer-state', (e) => out({ event: 'peer-state', ...e }));
   speaker.on('end-of-rib', (e) => out({ event: 'end-of-rib', ...e }));
   speaker.on('update-error', (e) => out({ event: 'update-error', ...e }));
@@ -82,8 +95,10 @@ function main(): void {
         return speaker.neighborStatus();
       case 'rib':
         return [...speaker.locRib.bestPaths()].map(pathToJson);
+      case 'count':
+        return { locRib: speaker.locRib.size, memory: process.memoryUsage() };
       case 'adj-rib-in':
-        return [...(speaker.adjRibIn(req.address!)?.paths.values() ?? [])].map(pathToJson);
+        return speaker.adjRibIn(req.address!).map(pathToJson);
       case 'local':
         return speaker.localRouteList();
       case 'refresh':
