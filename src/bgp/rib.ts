@@ -176,8 +176,9 @@ function selectBest(paths: Path[]): Path | undefined {
 export class LocRib {
   private readonly entries = new Map<string, RibEntry>();
   /** Type-2 entries by MAC: the entry itself while a MAC has one (the common case), a set
-   * when it has several. */
-  private readonly byMac = new Map<string, RibEntry | Set<RibEntry>>();
+   * when it has several. Built on the first MAC query, then kept up to date: a speaker
+   * whose users never ask by MAC does not pay a second million-entry map on a full load. */
+  private byMac: Map<string, RibEntry | Set<RibEntry>> | undefined;
   /** Paths per source address: the Adj-RIB-In sizes. */
   private readonly counts = new Map<string, number>();
 
@@ -221,7 +222,7 @@ export class LocRib {
 
   /** Every Type-2 entry for a MAC (any RD, Ethernet Tag or IP). */
   entriesForMac(mac: string): Iterable<RibEntry> {
-    const v = this.byMac.get(mac);
+    const v = this.macIndex().get(mac);
     if (!v) return EMPTY_SET;
     return v instanceof Set ? v : [v];
   }
@@ -317,22 +318,33 @@ export class LocRib {
     if (isMacIp(e.route)) this.unindexMac(e.route.mac, e);
   }
 
+  private macIndex(): Map<string, RibEntry | Set<RibEntry>> {
+    if (!this.byMac) {
+      this.byMac = new Map();
+      for (const e of this.entries.values()) if (isMacIp(e.route)) this.indexMac(e.route.mac, e);
+    }
+    return this.byMac;
+  }
+
   private indexMac(mac: string, e: RibEntry): void {
-    const v = this.byMac.get(mac);
-    if (!v) this.byMac.set(mac, e);
+    const index = this.byMac;
+    if (!index) return;
+    const v = index.get(mac);
+    if (!v) index.set(mac, e);
     else if (v instanceof Set) v.add(e);
-    else this.byMac.set(mac, new Set([v, e]));
+    else index.set(mac, new Set([v, e]));
   }
 
   private unindexMac(mac: string, e: RibEntry): void {
-    const v = this.byMac.get(mac);
-    if (!v) return;
+    const index = this.byMac;
+    const v = index?.get(mac);
+    if (!index || !v) return;
     if (!(v instanceof Set)) {
-      if (v === e) this.byMac.delete(mac);
+      if (v === e) index.delete(mac);
       return;
     }
     v.delete(e);
-    if (v.size === 1) this.byMac.set(mac, v.values().next().value!);
+    if (v.size === 1) index.set(mac, v.values().next().value!);
   }
 }
 

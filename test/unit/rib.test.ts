@@ -135,6 +135,28 @@ describe('Loc-RIB decision process', () => {
     assert.equal(rib.macWinner('aa:aa:aa:aa:aa:ff'), undefined);
   });
 
+  it('the MAC index is right whether it is built before or after the routes arrive', () => {
+    const mac = 'aa:aa:aa:aa:aa:0c';
+    const a = path(macRoute(mac, '10.0.0.11:1'), rr1, '10.0.0.11', mm(1));
+    const b = path(macRoute(mac, '10.0.0.12:1'), rr1, '10.0.0.12', mm(4));
+    const c = path(macRoute(mac, '10.0.0.13:1'), rr1, '10.0.0.13', mm(2));
+    const early = new LocRib();
+    assert.equal(early.macWinner(mac), undefined); // index built now, on an empty RIB
+    for (const p of [a, b, c]) early.upsert(p);
+    const late = new LocRib();
+    for (const p of [a, b, c]) late.upsert(p);
+    for (const rib of [early, late]) {
+      assert.equal(rib.macWinner(mac), b);
+      assert.equal([...rib.entriesForMac(mac)].length, 3);
+      rib.remove(b.key, rr1.address);
+      assert.equal(rib.macWinner(mac), c);
+      rib.remove(c.key, rr1.address);
+      assert.deepEqual([...rib.entriesForMac(mac)].map((e) => e.best), [a]);
+      rib.remove(a.key, rr1.address);
+      assert.equal([...rib.entriesForMac(mac)].length, 0);
+    }
+  });
+
   it('an unchanged best path reports no change', () => {
     const r = macRoute('aa:aa:aa:aa:aa:0b');
     const rib = new LocRib();
