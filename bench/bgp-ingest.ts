@@ -4,7 +4,7 @@
 // network namespaces joined by a veth pair). Prints routes/s until all N are in the RIB and
 // the target's peak RSS (VmHWM), and the ratios. Prints figures; asserts nothing.
 //
-//   node dist/bench/bgp-ingest.js [--n 100000,1000000] [--gobgp-n 10000] [--runs 1]
+//   node dist/bench/bgp-ingest.js [--n 10000,100000,1000000] [--gobgp-n 10000] [--runs 3]
 //                                  [--targets ours,frr,gobgp]
 //
 // Timing: t0 = the feeder starts writing UPDATEs (after the session is Established);
@@ -152,9 +152,9 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      n: { type: 'string', default: '100000,1000000' },
+      n: { type: 'string', default: '10000,100000,1000000' },
       'gobgp-n': { type: 'string', default: '10000' },
-      runs: { type: 'string', default: '1' },
+      runs: { type: 'string', default: '3' },
       targets: { type: 'string', default: 'ours,frr,gobgp' },
     },
   });
