@@ -9,6 +9,7 @@ import { EvpnMacIp } from '../../src/bgp/packet/evpn';
 import { ESI_ZERO } from '../../src/bgp/packet/rd';
 import { encodeUpdate, NotificationMessage, UpdateMessage, BgpMessage } from '../../src/bgp/packet/message';
 import { BestChange } from '../../src/bgp/rib';
+import { Capability } from '../../src/bgp/packet/capability';
 import { RawPeer, until } from '../support/raw-peer';
 
 let portSeq = 20000 + (process.pid % 5000);
@@ -203,6 +204,13 @@ describe('BGP speaker FSM and error handling (scripted peer)', function () {
     return { s, peer };
   }
 
+  /** EVPN, 4-octet AS and graceful restart (forwarding kept) with `restartTime` seconds. */
+  const grCaps = (restartTime: number): Capability[] => [
+    { kind: 'multiprotocol', afi: 25, safi: 70 },
+    { kind: 'four-octet-as', asn: 65000 },
+    { kind: 'graceful-restart', restartState: false, notification: false, restartTime, families: [{ afi: 25, safi: 70, forwardingState: true }] },
+  ];
+
   const update = (route: EvpnMacIp, extra: Partial<Parameters<typeof encodeUpdate>[0]['attributes']> = {}) =>
     encodeUpdate({ attributes: { origin: 0, asPath: [], localPref: 100, ...extra }, mpReach: { afi: 25, safi: 70, nextHops: ['10.0.0.7'], routes: [route] } });
 
@@ -317,11 +325,7 @@ describe('BGP speaker FSM and error handling (scripted peer)', function () {
     await peer.handshake({
       as: 65000,
       id: '7.7.7.7',
-      caps: [
-        { kind: 'multiprotocol', afi: 25, safi: 70 },
-        { kind: 'four-octet-as', asn: 65000 },
-        { kind: 'graceful-restart', restartState: false, notification: false, restartTime: 2, families: [{ afi: 25, safi: 70, forwardingState: true }] },
-      ],
+      caps: grCaps(2),
     });
     peer.send(update(macRoute(1)));
     await until(() => s.locRib.size === 1);
@@ -340,11 +344,7 @@ describe('BGP speaker FSM and error handling (scripted peer)', function () {
     await peer.handshake({
       as: 65000,
       id: '7.7.7.7',
-      caps: [
-        { kind: 'multiprotocol', afi: 25, safi: 70 },
-        { kind: 'four-octet-as', asn: 65000 },
-        { kind: 'graceful-restart', restartState: false, notification: false, restartTime: 120, families: [{ afi: 25, safi: 70, forwardingState: true }] },
-      ],
+      caps: grCaps(120),
     });
     peer.send(update(macRoute(1)));
     await until(() => s.locRib.size === 1);
