@@ -27,6 +27,13 @@ export interface GracefulRestartConfig {
   restartTime: number;
   /** Upper bound on keeping a restarting peer's stale routes after it is back (s). */
   stalePathTime: number;
+  /**
+   * F bit (RFC 4724 section 3): our forwarding state survives a restart of the speaker (the
+   * agent leaves its data plane entries in place). Helpers such as FRR keep our routes
+   * across a restart only for families whose last OPEN had it. Default true; set false
+   * when the forwarding state was lost (e.g. after a reboot).
+   */
+  preserveForwarding: boolean;
 }
 
 export interface NeighborConfig {
@@ -152,6 +159,7 @@ export function resolveSpeakerConfig(c: SpeakerConfig): ResolvedSpeakerConfig {
     gracefulRestart: {
       restartTime: gr.restartTime === undefined ? 120 : uint(gr.restartTime, 'gracefulRestart.restartTime', 1, 4095),
       stalePathTime: gr.stalePathTime === undefined ? 360 : uint(gr.stalePathTime, 'gracefulRestart.stalePathTime', 1, 65535),
+      preserveForwarding: gr.preserveForwarding ?? true,
     },
     restarting: c.restarting ?? false,
     nextHop: c.nextHop === undefined ? c.routerId : ip(c.nextHop, 'nextHop'),

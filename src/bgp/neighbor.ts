@@ -225,7 +225,10 @@ export class Neighbor {
   }
 
   private connectOut(): void {
-    if (!this.started || this.conns.some((c) => c.direction === 'outgoing')) return;
+    // One attempt at a time; and a connection the peer opened already counts as the attempt:
+    // a second one only makes a collision (and GoBGP takes a connection arriving after its
+    // session is Established for a restart of ours).
+    if (!this.started || this.conns.length > 0) return;
     this.connectRetry.start(this.config.connectRetryTime * 1000);
     const opts: net.NetConnectOpts = { host: this.address, port: this.config.port };
     if (this.config.localAddress) (opts as net.TcpNetConnectOpts).localAddress = this.config.localAddress;

@@ -180,7 +180,7 @@ export class BgpSpeaker extends TypedEmitter<SpeakerEvents> {
       gracefulRestart: {
         restartTime: this.config.gracefulRestart.restartTime,
         restarting: this.config.restarting,
-        forwardingState: this.config.restarting,
+        forwardingState: this.config.gracefulRestart.preserveForwarding,
       },
     };
     const n = new Neighbor(

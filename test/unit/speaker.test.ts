@@ -102,6 +102,35 @@ describe('BGP speaker (loopback TCP)', function () {
     assert.equal(a.withdraw(route), false);
   });
 
+  it('IPv4 unicast (RFC 4271 NLRI field) next to EVPN: announce and withdraw', async () => {
+    const port = nextPort();
+    const mk = (me: string, peer: string, id: string) =>
+      speaker({
+        routerId: id,
+        localAs: 65000,
+        listenAddress: me,
+        listenPort: port,
+        neighbors: [{ address: peer, remoteAs: 65000, port, localAddress: me, connectRetryTime: 1, families: ['l2vpn-evpn', 'ipv4-unicast'] }],
+      });
+    const a = mk('127.0.0.14', '127.0.0.15', '1.1.1.14');
+    const b = mk('127.0.0.15', '127.0.0.14', '1.1.1.15');
+    await a.start();
+    await b.start();
+    await until(() => b.neighborStatus()[0]!.state === 'Established');
+    assert.deepEqual(b.neighborStatus()[0]!.families, ['l2vpn-evpn', 'ipv4-unicast']);
+    a.originate('192.0.2.0/24', { nextHop: '127.0.0.14', med: 5 });
+    a.originate(macRoute(11));
+    await until(() => b.locRib.size === 2, 3000, 'both families at B');
+    const p = b.locRib.best('ipv4|192.0.2.0/24')!;
+    assert.equal(p.family, 'ipv4-unicast');
+    assert.equal(p.attrSet.nextHop, '127.0.0.14');
+    assert.equal(p.attrSet.attrs.med, 5);
+    assert.throws(() => a.originate('198.51.100.0/24', { nextHop: '2001:db8::1' }), RangeError);
+    assert.equal(a.withdraw('192.0.2.0/24'), true);
+    await until(() => b.locRib.best('ipv4|192.0.2.0/24') === undefined, 3000, 'IPv4 withdraw');
+    assert.equal(b.locRib.size, 1);
+  });
+
   it('invalid routes are refused before anything is stored or sent', async () => {
     const { a } = await pair();
     assert.throws(() => a.originate({ ...macRoute(2), mac: 'zz:00:00:00:00:01' }), RangeError);
