@@ -116,23 +116,33 @@ const spConfig = (restarting = false) => ({
   logLevel: 'debug',
 });
 
+/** GoBGP (graceful restart on) and our speaker, each in a namespace, session Established. */
+async function gobgpPeering(labName: string): Promise<{ lab: Lab; g: GobgpInstance; sp: SpeakerProcess; spNs: Netns }> {
+  requireRoot();
+  const lab = new Lab(labName);
+  try {
+    const gbNs = await lab.addNamespace('gb');
+    const spNs = await lab.addNamespace('sp');
+    await lab.link(gbNs, `${GB}/24`, spNs, `${SP}/24`);
+    const g = await startGobgp(lab, gbNs, { asn: ASN, routerId: GB, neighbors: [{ address: SP, asn: ASN, families: ['l2vpn-evpn'], gracefulRestart: true }] });
+    const sp = await SpeakerProcess.start(spNs, 'sp', spConfig());
+    await sp.waitEstablished();
+    await g.waitEstablished(SP);
+    return { lab, g, sp, spNs };
+  } catch (err) {
+    await lab.destroy(); // the caller never got the lab: clean it here
+    throw err;
+  }
+}
+
 describe('interop: GoBGP peering with our speaker', function () {
   this.timeout(120_000);
   let lab: Lab;
   let g: GobgpInstance;
   let sp: SpeakerProcess;
-  let spNs: Netns;
 
   before(async function () {
-    requireRoot();
-    lab = new Lab('gobgp');
-    const gbNs = await lab.addNamespace('gb');
-    spNs = await lab.addNamespace('sp');
-    await lab.link(gbNs, `${GB}/24`, spNs, `${SP}/24`);
-    g = await startGobgp(lab, gbNs, { asn: ASN, routerId: GB, neighbors: [{ address: SP, asn: ASN, families: ['l2vpn-evpn'], gracefulRestart: true }] });
-    sp = await SpeakerProcess.start(spNs, 'sp', spConfig());
-    await sp.waitEstablished();
-    await g.waitEstablished(SP);
+    ({ lab, g, sp } = await gobgpPeering('gobgp'));
   });
 
   after(async () => {
@@ -234,15 +244,7 @@ describe('interop: graceful restart with GoBGP as helper (RFC 4724)', function (
   let spNs: Netns;
 
   before(async function () {
-    requireRoot();
-    lab = new Lab('gobgpgr');
-    const gbNs = await lab.addNamespace('gb');
-    spNs = await lab.addNamespace('sp');
-    await lab.link(gbNs, `${GB}/24`, spNs, `${SP}/24`);
-    g = await startGobgp(lab, gbNs, { asn: ASN, routerId: GB, neighbors: [{ address: SP, asn: ASN, families: ['l2vpn-evpn'], gracefulRestart: true }] });
-    sp = await SpeakerProcess.start(spNs, 'sp', spConfig());
-    await sp.waitEstablished();
-    await g.waitEstablished(SP);
+    ({ lab, g, sp, spNs } = await gobgpPeering('gobgpgr'));
   });
 
   after(async () => {
