@@ -61,6 +61,12 @@ async function startFeeder(ns: Netns, file: string): Promise<{ proc: LabProcess;
   return { proc, t0: t0p, sent: sentp };
 }
 
+/** Polls a peer's route count every `intervalMs`; resolves with the time (epoch ms) of the
+ * first poll that saw at least `n`. */
+function pollUntilCount(count: () => Promise<number>, n: number, intervalMs: number, timeoutMs: number, what: string): Promise<number> {
+  return waitUntil(async () => ((await count()) >= n ? Date.now() : undefined), { timeoutMs, intervalMs, what });
+}
+
 async function topology(name: string): Promise<{ lab: Lab; target: Netns; feeder: Netns }> {
   const lab = new Lab(name);
   const target = await lab.addNamespace('t');
@@ -105,15 +111,7 @@ async function runFrr(file: string, n: number): Promise<Result> {
     });
     const f = await startFeeder(feeder, file);
     const t0 = await f.t0;
-    let t1 = 0;
-    await waitUntil(
-      async () => {
-        const s = await frr.evpnSummary();
-        if ((s.peers?.[FEEDER_IP]?.pfxRcd ?? 0) >= n) return (t1 = Date.now());
-        return undefined;
-      },
-      { timeoutMs: 600_000, intervalMs: 50, what: 'FRR to hold N routes' },
-    );
+    const t1 = await pollUntilCount(async () => (await frr.evpnSummary()).peers?.[FEEDER_IP]?.pfxRcd ?? 0, n, 50, 600_000, 'FRR to hold N routes');
     const seconds = (t1 - t0) / 1000;
     return { target: 'FRR 8.4 bgpd', n, seconds, routesPerSecond: n / seconds, peakRssMb: vmHwmMb(frr.bgpd.pid), note: 'polled every 50 ms' };
   } finally {
@@ -127,16 +125,8 @@ async function runGobgp(file: string, n: number): Promise<Result> {
     const g = await startGobgp(lab, target, { asn: ASN, routerId: TARGET_IP, neighbors: [{ address: FEEDER_IP, asn: ASN, families: ['l2vpn-evpn'], holdTime: 180 }] });
     const f = await startFeeder(feeder, file);
     const t0 = await f.t0;
-    let t1 = 0;
-    await waitUntil(
-      async () => {
-        const out = await g.cli(['global', 'rib', 'summary', '-a', 'evpn']);
-        const m = /Path:\s*(\d+)/.exec(out);
-        if (m && Number(m[1]) >= n) return (t1 = Date.now());
-        return undefined;
-      },
-      { timeoutMs: 1_800_000, intervalMs: 100, what: 'GoBGP to hold N routes' },
-    );
+    const gobgpPaths = async () => Number(/Path:\s*(\d+)/.exec(await g.cli(['global', 'rib', 'summary', '-a', 'evpn']))?.[1] ?? 0);
+    const t1 = await pollUntilCount(gobgpPaths, n, 100, 1_800_000, 'GoBGP to hold N routes');
     const seconds = (t1 - t0) / 1000;
     return { target: 'GoBGP 3.10', n, seconds, routesPerSecond: n / seconds, peakRssMb: vmHwmMb(g.process.pid), note: 'polled every 100 ms' };
   } finally {

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import { Clock, Timer } from '../util/clock';
 import { Logger } from '../util/log';
 import { Family, FamilyName, FAMILIES, ResolvedNeighborConfig, familyName } from './config';
+import { ipv4ToNumber } from './packet/addr';
 import { Capability } from './packet/capability';
 import { AS_TRANS, CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode } from './packet/constants';
 import { NotificationError, describeNotification } from './packet/errors';
@@ -84,8 +85,6 @@ class Connection {
   readonly keepalive: Timer;
   /** A NOTIFICATION was sent or received on this connection. */
   notified = false;
-  messagesIn = 0;
-  messagesOut = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -100,7 +99,6 @@ class Connection {
 
   send(buf: Buffer): boolean {
     if (this.state === 'Closed' || this.socket.destroyed) return false;
-    this.messagesOut++;
     return this.socket.write(buf);
   }
 }
@@ -322,8 +320,7 @@ export class Neighbor {
       bgpId: this.local.routerId,
       capabilities: this.localCapabilities(),
     });
-    conn.send(open);
-    this.counters.out++;
+    this.send(conn, open);
     conn.state = 'OpenSent';
     conn.hold.start(OPEN_HOLD_TIME_MS);
     this.refreshState();
@@ -350,7 +347,6 @@ export class Neighbor {
         this.protocolError(conn, err);
         return;
       }
-      conn.messagesIn++;
       this.counters.in++;
       try {
         this.onMessage(conn, msg);
@@ -503,7 +499,7 @@ export class Neighbor {
       }
       // OpenSent or OpenConfirm: we now know the peer's identifier. The connection opened
       // by the side with the higher BGP Identifier survives (compared as integers).
-      const localWins = ipNum(this.local.routerId) > ipNum(open.bgpId);
+      const localWins = ipv4ToNumber(this.local.routerId) > ipv4ToNumber(open.bgpId);
       const loser = localWins ? (conn.direction === 'incoming' ? conn : other) : conn.direction === 'outgoing' ? conn : other;
       this.log.info('connection collision resolved', { neighbor: this.address, kept: loser === conn ? other.direction : conn.direction });
       this.closeWithNotification(
@@ -515,8 +511,7 @@ export class Neighbor {
       if (loser === conn) return;
     }
 
-    conn.send(encodeKeepalive());
-    this.counters.out++;
+    this.send(conn, encodeKeepalive());
     conn.state = 'OpenConfirm';
     if (holdTime > 0) {
       conn.hold.start(holdTime * 1000);
@@ -557,8 +552,7 @@ export class Neighbor {
 
   private onKeepaliveTimer(conn: Connection): void {
     if (conn.state !== 'OpenConfirm' && conn.state !== 'Established') return;
-    conn.send(encodeKeepalive());
-    this.counters.out++;
+    this.send(conn, encodeKeepalive());
     const k = conn.negotiated?.keepaliveTime ?? 0;
     if (k > 0) conn.keepalive.start(k * 1000);
   }
@@ -575,12 +569,16 @@ export class Neighbor {
     if (!this.conns.some((c) => c.direction === 'outgoing')) this.connectOut();
   }
 
-  /** Sends a KEEPALIVE now (the speaker calls it after a long burst of UPDATEs). */
+  /** Sends one message on the Established session; false when there is none. */
   sendMessage(buf: Buffer): boolean {
     const c = this.established;
-    if (!c) return false;
+    return c ? this.send(c, buf) : false;
+  }
+
+  /** Every message we write goes through here, so the counters cannot drift. */
+  private send(conn: Connection, buf: Buffer): boolean {
     this.counters.out++;
-    return c.send(buf);
+    return conn.send(buf);
   }
 
   /** Resolves when the established socket can take more data (write backpressure). */
@@ -671,9 +669,4 @@ export class Neighbor {
     this.log.debug('state change', { neighbor: this.address, from, to, reason });
     this.events.state(this, from, to, reason);
   }
-}
-
-function ipNum(ip: string): number {
-  const p = ip.split('.').map(Number);
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }

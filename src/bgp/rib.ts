@@ -5,7 +5,7 @@
 // Type-2 (FRR's withdraws zero the ESI and labels, so they cannot be part of it). Paths for
 // one key compete in the decision process; the MAC index answers "every Type-2 best path
 // for this MAC", across RDs, without a scan (GoBGP PR 2750 measured what a scan costs).
-import { PathAttributes, Nlri } from './packet/attributes';
+import { PathAttributes, Nlri, asPathLength } from './packet/attributes';
 import { ipToBytes } from './packet/addr';
 import { EvpnRoute, evpnRouteKey } from './packet/evpn';
 import { EvpnRouteType } from './packet/constants';
@@ -50,11 +50,6 @@ export interface RibEntry {
   best: Path | undefined;
   /** Every candidate when there is more than one; undefined when `best` is the only one. */
   paths: Path[] | undefined;
-}
-
-/** The candidate paths of an entry. */
-export function candidates(e: RibEntry): readonly Path[] {
-  return e.paths ?? (e.best ? [e.best] : []);
 }
 
 /** A change of best path for one key. `best` undefined: the route is gone. */
@@ -109,15 +104,6 @@ export function compareMacMobility(a: Path, b: Path): number {
   return compareIp(a.attrSet.nextHop, b.attrSet.nextHop);
 }
 
-function asPathLength(attrs: PathAttributes): number {
-  let n = 0;
-  for (const s of attrs.asPath ?? []) {
-    if (s.type === 2) n += s.asns.length;
-    else if (s.type === 1) n += 1; // RFC 4271 section 9.1.2.2(a): a set counts as one
-  }
-  return n;
-}
-
 function neighborAs(attrs: PathAttributes): number | undefined {
   const first = attrs.asPath?.find((s) => s.type === 2 || s.type === 1);
   return first?.asns[0];
@@ -144,8 +130,8 @@ export function comparePaths(a: Path, b: Path): number {
   const aLocal = a.source.address === LOCAL_SOURCE_ADDRESS;
   const bLocal = b.source.address === LOCAL_SOURCE_ADDRESS;
   if (aLocal !== bLocal) return aLocal ? -1 : 1;
-  const plA = asPathLength(aa);
-  const plB = asPathLength(ba);
+  const plA = asPathLength(aa.asPath ?? []);
+  const plB = asPathLength(ba.asPath ?? []);
   if (plA !== plB) return plA - plB;
   const oA = aa.origin ?? 2;
   const oB = ba.origin ?? 2;

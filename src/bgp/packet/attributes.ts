@@ -211,8 +211,9 @@ function decodeAsPath(r: Reader, asnBytes: 2 | 4): AsPathSegment[] {
   return segments;
 }
 
-function pathLength(segments: AsPathSegment[]): number {
-  // RFC 4271 section 9.1.2.2(a): a SET counts as 1; confederation segments count 0.
+/** AS path length for the decision process and RFC 6793 merging (RFC 4271 section
+ * 9.1.2.2(a)): a SET counts as 1; confederation segments count 0. */
+export function asPathLength(segments: readonly AsPathSegment[]): number {
   let n = 0;
   for (const s of segments) {
     if (s.type === AsPathSegmentType.Sequence) n += s.asns.length;
@@ -223,8 +224,8 @@ function pathLength(segments: AsPathSegment[]): number {
 
 /** RFC 6793 section 4.2.3: rebuild the 4-octet path from AS_PATH and AS4_PATH. */
 function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]): AsPathSegment[] {
-  const len2 = pathLength(asPath);
-  const len4 = pathLength(as4Path);
+  const len2 = asPathLength(asPath);
+  const len4 = asPathLength(as4Path);
   if (len2 < len4) return asPath; // AS4_PATH is ignored
   // Keep the leading (len2 - len4) ASes of AS_PATH, then append AS4_PATH.
   let keep = len2 - len4;
