@@ -1,0 +1,200 @@
+// The incremental form of computeEntries(): keeps this VTEP's desired entries up to date as
+// sessions change and MACs move, recomputing only what an input touches.
+//
+//  - a MAC move of (vni, mac) touches the sessions monitoring that host and the sessions
+//    whose monitor server has that MAC (and the 3rd entry of their HOST-IDs);
+//  - a session change touches that session and every session sharing its HOST-ID (the
+//    owner of a HOST-ID can change, see hostIdOwner()).
+// Indexes by "vni|mac" and by HOST-ID make each of these a lookup, never a scan. The result
+// is the same map computeEntries() builds from scratch; the property tests hold it to that.
+import {
+  AccessEntry,
+  Locate,
+  MacLocation,
+  MirrorEntry,
+  SessionState,
+  VtepContext,
+  accessEntries,
+  deliveryEntry,
+  hostIdOwner,
+  sameEntry,
+  sessionState,
+  thirdEntryId,
+} from './entries';
+import { MonitoringSession } from './session';
+
+/** Entry id -> its new desired value, or undefined when it is no longer desired. */
+export type EntryChanges = Map<string, MirrorEntry | undefined>;
+
+export interface SessionStatus {
+  session: MonitoringSession;
+  state: SessionState;
+  /** 'monitored-host' and/or 'monitor-server' when they are on this VTEP. */
+  hostAt: MacLocation | undefined;
+  monitorAt: MacLocation | undefined;
+  /** The role-table row: which kinds of entry this VTEP holds for the session. */
+  entries: MirrorEntry['kind'][];
+}
+
+const macKey = (vni: number, mac: string): string => `${vni}|${mac}`;
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (s && s.delete(v) && s.size === 0) m.delete(k);
+}
+
+export class EntryEngine {
+  private readonly sessions = new Map<string, MonitoringSession>();
+  private readonly byHost = new Map<string, Set<string>>();
+  private readonly byMonitor = new Map<string, Set<string>>();
+  private readonly byHostId = new Map<number, Set<string>>();
+  private readonly entries = new Map<string, MirrorEntry>();
+  /** Access entry ids each session holds now. */
+  private readonly held = new Map<string, string[]>();
+  private readonly states = new Map<string, SessionState>();
+  private pending: EntryChanges = new Map();
+
+  constructor(
+    readonly vtep: VtepContext,
+    private readonly locate: Locate,
+  ) {}
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  session(id: string): MonitoringSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  allSessions(): IterableIterator<MonitoringSession> {
+    return this.sessions.values();
+  }
+
+  /** Every entry this VTEP must hold now. */
+  desired(): ReadonlyMap<string, MirrorEntry> {
+    return this.entries;
+  }
+
+  /** Entries changed since the last call (what the reconciler has to look at). */
+  takeChanges(): EntryChanges {
+    const out = this.pending;
+    this.pending = new Map();
+    return out;
+  }
+
+  status(id: string): SessionStatus | undefined {
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    return {
+      session: s,
+      state: this.states.get(id) ?? 'disabled',
+      hostAt: this.locate(s.vni, s.host.mac),
+      monitorAt: this.locate(s.monitor.vni, s.monitor.mac),
+      entries: this.entryKinds(id, s.monitor.hostId),
+    };
+  }
+
+  private entryKinds(id: string, hostId: number): MirrorEntry['kind'][] {
+    const kinds = (this.held.get(id) ?? []).map((e) => this.entries.get(e)!.kind);
+    const third = this.entries.get(thirdEntryId(this.vtep.mirrorVni, hostId));
+    if (third?.kind === 'third' && third.sessions.includes(id)) kinds.push('third');
+    return kinds;
+  }
+
+  /** Adds or replaces a session (same id). */
+  upsertSession(s: MonitoringSession): void {
+    const old = this.sessions.get(s.id);
+    if (old) this.unindex(old);
+    this.sessions.set(s.id, s);
+    addTo(this.byHost, macKey(s.vni, s.host.mac), s.id);
+    addTo(this.byMonitor, macKey(s.monitor.vni, s.monitor.mac), s.id);
+    addTo(this.byHostId, s.monitor.hostId, s.id);
+    if (old && old.monitor.hostId !== s.monitor.hostId) this.recomputeGroup(old.monitor.hostId);
+    this.recomputeGroup(s.monitor.hostId);
+  }
+
+  removeSession(id: string): void {
+    const old = this.sessions.get(id);
+    if (!old) return;
+    this.unindex(old);
+    this.sessions.delete(id);
+    this.states.delete(id);
+    this.setAccess(id, []);
+    this.recomputeGroup(old.monitor.hostId);
+  }
+
+  /** Where (vni, mac) is has changed: recompute what depends on it. */
+  macMoved(vni: number, mac: string): void {
+    const k = macKey(vni, mac);
+    const hosts = this.byHost.get(k);
+    if (hosts) for (const id of hosts) this.recomputeSession(id);
+    const monitors = this.byMonitor.get(k);
+    if (monitors) {
+      const hostIds = new Set<number>();
+      for (const id of monitors) {
+        this.recomputeSession(id);
+        hostIds.add(this.sessions.get(id)!.monitor.hostId);
+      }
+      for (const h of hostIds) this.recomputeDelivery(h);
+    }
+  }
+
+  private unindex(s: MonitoringSession): void {
+    removeFrom(this.byHost, macKey(s.vni, s.host.mac), s.id);
+    removeFrom(this.byMonitor, macKey(s.monitor.vni, s.monitor.mac), s.id);
+    removeFrom(this.byHostId, s.monitor.hostId, s.id);
+  }
+
+  private groupOf(hostId: number): MonitoringSession[] {
+    const ids = this.byHostId.get(hostId);
+    return ids ? [...ids].map((id) => this.sessions.get(id)!) : [];
+  }
+
+  /** Every session of a HOST-ID (its owner may have changed) and the HOST-ID's 3rd entry. */
+  private recomputeGroup(hostId: number): void {
+    const group = this.groupOf(hostId);
+    const owner = hostIdOwner(group);
+    for (const s of group) this.recomputeSession(s.id, owner);
+    this.recomputeDelivery(hostId, group);
+  }
+
+  private recomputeSession(id: string, owner?: string): void {
+    const s = this.sessions.get(id)!;
+    const monitorAt = this.locate(s.monitor.vni, s.monitor.mac);
+    const state = sessionState(s, owner ?? hostIdOwner(this.groupOf(s.monitor.hostId)), monitorAt);
+    this.states.set(id, state);
+    this.setAccess(id, accessEntries(s, state, this.locate(s.vni, s.host.mac), monitorAt, this.vtep));
+  }
+
+  private setAccess(sessionId: string, wanted: AccessEntry[]): void {
+    const before = this.held.get(sessionId) ?? [];
+    for (const e of wanted) this.setEntry(e);
+    for (const id of before) if (!wanted.some((e) => e.id === id)) this.removeEntry(id);
+    if (wanted.length) this.held.set(sessionId, wanted.map((e) => e.id));
+    else this.held.delete(sessionId);
+  }
+
+  private recomputeDelivery(hostId: number, group = this.groupOf(hostId)): void {
+    const e = deliveryEntry(hostId, group, this.locate, this.vtep);
+    if (e) this.setEntry(e);
+    else this.removeEntry(thirdEntryId(this.vtep.mirrorVni, hostId));
+  }
+
+  private setEntry(e: MirrorEntry): void {
+    const cur = this.entries.get(e.id);
+    if (cur && sameEntry(cur, e)) return;
+    this.entries.set(e.id, e);
+    this.pending.set(e.id, e);
+  }
+
+  private removeEntry(id: string): void {
+    if (!this.entries.delete(id)) return;
+    this.pending.set(id, undefined);
+  }
+}
