@@ -39,6 +39,9 @@ export const enum MonitorSubtype {
   HostIpv6 = 0x14, // .. 0x16
 }
 
+/** Sub-types this version reads; others are skipped, even repeated (a later version's). */
+const KNOWN_SUBTYPES = new Set([1, 2, 3, 0x10, 0x11, 0x12, 0x14, 0x15, 0x16]);
+
 const DIRECTION_CODE: Record<Direction, number> = { both: 0, 'from-host': 1, 'to-host': 2 };
 const CODE_DIRECTION: readonly Direction[] = ['both', 'from-host', 'to-host'];
 
@@ -141,7 +144,7 @@ export function decodeMonitorRoute(route: EvpnRoute, extCommunities: readonly Ex
   // Values by sub-type; a second, different value for one sub-type is a conflict.
   const parts = new Map<number, string>();
   for (const c of extCommunities ?? []) {
-    if (c.kind !== 'opaque' || c.type !== MONITOR_EC_TYPE) continue;
+    if (c.kind !== 'opaque' || c.type !== MONITOR_EC_TYPE || !KNOWN_SUBTYPES.has(c.subtype)) continue;
     const seen = parts.get(c.subtype);
     if (seen !== undefined && seen !== c.value) return fail(`two different values for community 0x8e/0x${c.subtype.toString(16).padStart(2, '0')}`);
     parts.set(c.subtype, c.value);

@@ -117,7 +117,8 @@ function hostIdProblem(value: unknown): string | undefined {
 
 function ipProblem(value: unknown, family: 4 | 6): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !(family === 4 ? isIPv4(value) : isIPv6(value)))
+  // A zone index (fe80::1%eth0) has no meaning for a host elsewhere in the fabric.
+  if (typeof value !== 'string' || !(family === 4 ? isIPv4(value) : isIPv6(value) && !value.includes('%')))
     return `'${String(value)}' is not an IPv${family} address`;
   return undefined;
 }
@@ -207,7 +208,14 @@ export function resolveMonitoringConfig(config: MonitoringConfig, opts: ResolveO
       p.add(`${base}/monitor-server`, `monitor server '${server.name}' has the monitored host's MAC ${canonicalMac(host.mac)}: a host cannot monitor itself`);
     if (p.list.length !== before) continue;
     // Every field was checked above; a bad monitor server has its own problems listed.
-    if (unicastMacProblem(server.mac) || hostIdProblem(server.hostId) || (server.vni !== undefined && vniProblem(server.vni))) continue;
+    if (
+      unicastMacProblem(server.mac) ||
+      hostIdProblem(server.hostId) ||
+      (server.vni !== undefined && vniProblem(server.vni)) ||
+      ipProblem(server.ipv4, 4) ||
+      ipProblem(server.ipv6, 6)
+    )
+      continue;
     out.push({
       id: opts.sessionId(s.name),
       name: s.name,
@@ -231,6 +239,8 @@ export function resolveMonitoringConfig(config: MonitoringConfig, opts: ResolveO
 export class SessionRdAllocator {
   private readonly byName = new Map<string, number>();
   private readonly used = new Set<number>();
+  /** No index below this one is free: allocation does not rescan from 1. */
+  private lowestFree = 1;
 
   constructor(
     readonly routerId: string,
@@ -249,8 +259,9 @@ export class SessionRdAllocator {
   rd(name: string): string {
     let index = this.byName.get(name);
     if (index === undefined) {
-      index = 1;
+      index = this.lowestFree;
       while (this.used.has(index)) index++;
+      this.lowestFree = index + 1;
       if (index > 0xffff) throw new RangeError('no free session index: at most 65535 sessions per agent');
       this.byName.set(name, index);
       this.used.add(index);
@@ -265,6 +276,7 @@ export class SessionRdAllocator {
       if (!k.has(name)) {
         this.byName.delete(name);
         this.used.delete(index);
+        if (index < this.lowestFree) this.lowestFree = index;
       }
   }
 

@@ -5,8 +5,10 @@ import { Lab, Netns } from '../../src/lab/netns';
 import { FrrInstance, rrBgpdConf, startFrr } from '../../src/lab/frr';
 import { SpeakerProcess } from '../../src/lab/speaker-process';
 import { EvpnMacIp } from '../../src/bgp/packet/evpn';
-import { ExtCommunity } from '../../src/bgp/packet/extcommunity';
+import { ExtCommunity, encodeExtCommunity } from '../../src/bgp/packet/extcommunity';
 import { ESI_ZERO } from '../../src/bgp/packet/rd';
+import { MONITOR_EC_TYPE, decodeMonitorRoute, defaultMonitoringRouteTarget, encodeMonitorRoute } from '../../src/monitoring/monitor-route';
+import { MonitoringSession } from '../../src/monitoring/session';
 import { requireRoot } from './support';
 
 const ASN = 65000;
@@ -143,6 +145,60 @@ describe('interop: FRR route reflector with two evpn-mirror speakers', function 
   it('a withdraw propagates', async () => {
     assert.equal(await s1.withdraw(route), true);
     await s2.waitRib((r) => !r.some((p) => (p.route as EvpnMacIp).mac === route.mac), 15_000, 'withdraw at s2');
+  });
+
+  it('a monitor route (every 0x8e community kind) crosses the reflector and decodes to the same session; its withdraw propagates', async () => {
+    const session: MonitoringSession = {
+      id: `${S1.id}:1`,
+      name: 'web-1',
+      origin: 'local',
+      vni: 1,
+      host: { mac: '00:00:5e:00:53:20', ipv4: '192.0.2.20', ipv6: '2001:db8::20' },
+      monitor: { mac: '00:00:5e:00:53:21', ipv4: '198.51.100.21', ipv6: '2001:db8:ffff::21', hostId: 42, vni: 2 },
+      direction: 'from-host',
+      enabled: true,
+    };
+    const mr = encodeMonitorRoute(session, defaultMonitoringRouteTarget(ASN));
+    const subtypes = mr.extCommunities.filter((c) => c.kind === 'opaque' && c.type === MONITOR_EC_TYPE).map((c) => (c as { subtype: number }).subtype);
+    assert.deepEqual(subtypes, [0x01, 0x02, 0x03, 0x10, 0x11, 0x12, 0x14, 0x15, 0x16], 'every community kind is sent');
+    const isOurs = (p: { route: unknown }) => (p.route as EvpnMacIp).rd === session.id;
+
+    await s1.originate(mr.route, { extCommunities: mr.extCommunities });
+    const rib = await s2.waitRib((r) => r.some(isOurs), 15_000, 'monitor route reflected to s2');
+    const p = rib.find(isOurs)!;
+    assert.deepEqual(p.route, mr.route);
+    assert.equal(p.nextHop, S1.addr);
+    const got = (p.attrs as { extCommunities: ExtCommunity[] }).extCommunities;
+    // Every community arrives with its value intact (FRR may reorder them).
+    assert.deepEqual(sorted(got), sorted(mr.extCommunities));
+    const d = decodeMonitorRoute(p.route as EvpnMacIp, got);
+    assert.ok(d.ok, d.ok ? '' : d.reason);
+    assert.deepEqual(d.session, { ...session, origin: 'remote', name: session.id });
+    // FRR itself holds it as an ordinary Type-2 with the monitoring route target.
+    const frr = await rr.vtysh(`show bgp l2vpn evpn route rd ${session.id} mac ${session.host.mac} ip ${session.host.ipv4} json`);
+    assert.match(frr, /RT:65000:268435456/);
+    // 0x8e is unknown to FRR 8.4 ("UNK:142, <sub-type>"), yet it keeps and reflects all nine.
+    assert.deepEqual([...frr.matchAll(/UNK:142, (\d+)/g)].map((m) => Number(m[1])), subtypes);
+
+    // FRR sorts a received EXTENDED_COMMUNITIES attribute by the 8 encoded bytes and keeps
+    // equal values once. Re-advertise with the list reversed and two values repeated (and a
+    // LOCAL_PREF to tell the update apart): s2 gets FRR's normalised list and the same session.
+    const scrambled = [...mr.extCommunities].reverse();
+    scrambled.splice(3, 0, mr.extCommunities[2]!, mr.extCommunities[0]!);
+    await s1.originate(mr.route, { extCommunities: scrambled, localPref: 123 });
+    const rib2 = await s2.waitRib((r) => r.some((x) => isOurs(x) && (x.attrs as { localPref?: number }).localPref === 123), 15_000, 'scrambled update at s2');
+    const got2 = (rib2.find(isOurs)!.attrs as { extCommunities: ExtCommunity[] }).extCommunities;
+    const hex = (c: ExtCommunity) => encodeExtCommunity(c).toString('hex');
+    const frrForm = [...new Set(scrambled.map(hex))].sort();
+    assert.equal(frrForm.length, mr.extCommunities.length);
+    assert.deepEqual(got2.map(hex), frrForm, 'FRR sorted and de-duplicated the communities');
+    const d2 = decodeMonitorRoute(rib2.find(isOurs)!.route as EvpnMacIp, got2);
+    assert.deepEqual(d2, { ok: true, session: { ...session, origin: 'remote', name: session.id } });
+
+    assert.equal(await s1.withdraw(mr.route), true);
+    await s2.waitRib((r) => !r.some(isOurs), 15_000, 'monitor route withdrawn at s2');
+    const adj = await s2.adjRibIn(RR.toS2);
+    assert.equal(adj.filter(isOurs).length, 0);
   });
 
   it('kill -9 of a speaker and a restart recover: the route comes back', async () => {
