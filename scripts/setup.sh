@@ -21,6 +21,10 @@ declare -A NEED=(
   [/usr/bin/bridge]=iproute2
   [/usr/sbin/bridge]=iproute2
   [/usr/bin/ping]=iputils-ping
+  [/usr/bin/yanglint]=libyang2-tools
+  [/usr/lib/python3/dist-packages/ncclient/__init__.py]=python3-ncclient
+  [/usr/sbin/nft]=nftables
+  [/usr/bin/tshark]=tshark
 )
 
 missing=()
@@ -28,7 +32,7 @@ for prog in "${!NEED[@]}"; do
   pkg=${NEED[$prog]}
   # a program may live in /usr/bin or /usr/sbin depending on the release: one of them is enough
   base=$(basename "$prog")
-  if [ ! -x "$prog" ] && ! command -v "$base" >/dev/null 2>&1 && [ ! -x "/usr/lib/frr/$base" ]; then
+  if [ ! -e "$prog" ] && ! command -v "$base" >/dev/null 2>&1 && [ ! -x "/usr/lib/frr/$base" ]; then
     missing+=("$pkg")
   fi
 done
