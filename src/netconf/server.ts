@@ -37,7 +37,8 @@ export const CAPABILITIES: readonly string[] = [
   `${MONITORING_NS}?module=ietf-netconf-monitoring&revision=2010-10-04`,
 ];
 
-export type Role = 'read-only' | 'read-write';
+import { Role } from './users';
+export type { Role };
 
 /** What the server needs of a transport session (ssh-server.ts's NetconfTransport). */
 export interface TransportSession {
