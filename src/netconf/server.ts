@@ -76,6 +76,8 @@ export interface AgentState {
   }[];
   entries: { id: string; kind: string; sessions: string[]; match: string; action: string; packets?: number; bytes?: number }[];
   bgpPeers: { address: string; state: string; prefixesReceived: number }[];
+  /** MAC locations; may be large: clients ask with a filter. */
+  macs?: { vni: number; mac: string; location: Location; sequence: number; sticky: boolean; duplicate: boolean }[];
 }
 
 export interface NetconfServerOptions {
@@ -536,6 +538,19 @@ export function stateData(st: AgentState): DataNode[] {
         ...leafNode('action', ns, e.action),
         ...leafNode('packets', ns, e.packets),
         ...leafNode('bytes', ns, e.bytes),
+      ],
+    });
+  for (const m of st.macs ?? [])
+    out.push({
+      name: 'mac',
+      ns,
+      children: [
+        ...leafNode('vni', ns, m.vni),
+        ...leafNode('mac', ns, m.mac),
+        locationData('location', m.location),
+        ...leafNode('sequence', ns, m.sequence),
+        ...leafNode('sticky', ns, String(m.sticky)),
+        ...leafNode('duplicate', ns, String(m.duplicate)),
       ],
     });
   for (const p of st.bgpPeers)
