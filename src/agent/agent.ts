@@ -27,7 +27,7 @@ import { MacMove } from '../monitoring/mac-table';
 import { MonitoringRouteTarget, routeTargetText } from '../monitoring/monitor-route';
 import { Reconciler } from '../monitoring/reconcile';
 import { writeFileAtomic } from '../netconf/datastore';
-import { AgentState, Location } from '../netconf/server';
+import { AgentState, Location, StateList } from '../netconf/server';
 import { NetconfService } from '../netconf/service';
 import { NorthboundConfig } from '../netconf/validate';
 import { Logger, silentLogger } from '../util/log';
@@ -97,7 +97,7 @@ export class Agent {
       port: config.netconf.port,
       users: config.netconf.users,
       logger: this.log.child({ component: 'netconf' }),
-      state: () => this.state(),
+      state: (want) => this.state(want),
     });
   }
 
@@ -258,11 +258,12 @@ export class Agent {
     this.localRoutes.set(key, this.speaker.originate(route, { extCommunities: ext, nextHop: this.config.vtepIp }));
   }
 
-  private async state(): Promise<AgentState> {
+  private async state(want: ReadonlySet<StateList> = new Set(['session', 'entry', 'mac', 'bgp-peer'])): Promise<AgentState> {
     const e = this.core.engine;
-    const counters = await this.driver.counters().catch(() => new Map<string, { packets: number; bytes: number }>());
+    // Counters cost an nft listing, MACs can be a hundred thousand: only what was asked for.
+    const counters = want.has('entry') ? await this.driver.counters().catch(() => new Map<string, { packets: number; bytes: number }>()) : new Map();
     const st: AgentState = {
-      sessions: [...e.allSessions()].map((s) => {
+      sessions: [...(want.has('session') ? e.allSessions() : [])].map((s) => {
         const status = e.status(s.id)!;
         return {
           id: s.id,
@@ -278,7 +279,7 @@ export class Agent {
           monitorLocation: location(status.monitorAt),
         };
       }),
-      entries: [...this.reconciler.installed().values()].map((x) => {
+      entries: [...(want.has('entry') ? this.reconciler.installed().values() : [])].map((x) => {
         const text = entryText(x);
         const arrow = text.indexOf(' -> ');
         const c = counters.get(x.id);
@@ -295,8 +296,8 @@ export class Agent {
         }
         return out;
       }),
-      bgpPeers: this.speaker.neighborStatus().map((p) => ({ address: p.address, state: p.state, prefixesReceived: p.prefixesReceived })),
-      macs: [...this.core.macs.all()].map((m) => ({ vni: m.vni, mac: m.mac, location: location(m.location), sequence: m.sequence, sticky: m.sticky, duplicate: m.duplicate })),
+      bgpPeers: (want.has('bgp-peer') ? this.speaker.neighborStatus() : []).map((p) => ({ address: p.address, state: p.state, prefixesReceived: p.prefixesReceived })),
+      macs: [...(want.has('mac') ? this.core.macs.all() : [])].map((m) => ({ vni: m.vni, mac: m.mac, location: location(m.location), sequence: m.sequence, sticky: m.sticky, duplicate: m.duplicate })),
     };
     return st;
   }

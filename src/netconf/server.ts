@@ -59,6 +59,30 @@ export interface Location {
   vtep?: string;
 }
 
+export type StateList = 'session' | 'entry' | 'mac' | 'bgp-peer';
+const STATE_LISTS: readonly StateList[] = ['session', 'entry', 'mac', 'bgp-peer'];
+
+/**
+ * Which state lists a <get> filter can select: none when it does not reach em:evpn-mirror/
+ * em:state, the named ones when it names lists under state, all otherwise (RFC 6241 6.2:
+ * a selection node for a parent selects everything below it).
+ */
+export function wantedState(filter: XmlElement | undefined): Set<StateList> {
+  if (!filter) return new Set(STATE_LISTS);
+  const em = filter.children.filter((c) => c.local === 'evpn-mirror' && (c.ns === '' || c.ns === EM_NS));
+  const out = new Set<StateList>();
+  for (const e of em) {
+    if (e.children.length === 0) return new Set(STATE_LISTS);
+    for (const st of e.children.filter((c) => c.local === 'state' && (c.ns === '' || c.ns === EM_NS))) {
+      if (st.children.length === 0) return new Set(STATE_LISTS);
+      for (const l of st.children) if ((STATE_LISTS as readonly string[]).includes(l.local)) out.add(l.local as StateList);
+    }
+    // Content match nodes at the evpn-mirror level select the whole container when they match.
+    if (e.children.every((c) => c.children.length === 0 && c.text.trim() !== '')) return new Set(STATE_LISTS);
+  }
+  return out;
+}
+
 /** Operational state for <get>, as the agent reports it. */
 export interface AgentState {
   sessions: {
@@ -82,7 +106,8 @@ export interface AgentState {
 
 export interface NetconfServerOptions {
   datastores: Datastores;
-  state?: () => AgentState | Promise<AgentState>;
+  /** Operational state; `want` names the state lists a <get> filter asks for (all when absent). */
+  state?: (want?: ReadonlySet<StateList>) => AgentState | Promise<AgentState>;
   /** Directory holding evpn-mirror.yang for <get-schema> (default: the package's yang/). */
   yangDir?: string;
   helloTimeoutMs?: number;
@@ -319,7 +344,8 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
   private async get(op: XmlElement): Promise<string> {
     const filter = this.filterOf(op);
     const data = toData(this.ds.running);
-    const state = this.opts.state ? await this.opts.state() : undefined;
+    const want = wantedState(filter);
+    const state = this.opts.state && want.size ? await this.opts.state(want) : undefined;
     if (state) {
       const stateNode: DataNode = { name: 'state', ns: EM_NS, children: stateData(state) };
       if (data.length) data[0]!.children!.push(stateNode);

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { Logger, silentLogger } from '../util/log';
 import { Datastores } from './datastore';
-import { AgentState, NetconfServer } from './server';
+import { AgentState, NetconfServer, StateList } from './server';
 import { NetconfSshServer } from './ssh-server';
 import { NetconfUser } from './users';
 import { NorthboundConfig } from './validate';
@@ -16,7 +16,7 @@ export interface NetconfServiceOptions {
   /** Default 830; 0 = any free port. */
   port?: number;
   users: NetconfUser[];
-  state?: () => AgentState | Promise<AgentState>;
+  state?: (want?: ReadonlySet<StateList>) => AgentState | Promise<AgentState>;
   logger?: Logger;
   maxSessions?: number;
   maxMessageBytes?: number;

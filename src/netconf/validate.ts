@@ -70,7 +70,7 @@ export function validateDatastore(root: ConfigNode): { ok: true; config: Northbo
         type: 'application',
         tag: 'data-missing',
         appTag: 'instance-required',
-        message: `session '${name}' refers to monitor server '${ref}', which does not exist`,
+        message: `monitor server '${ref}' is not configured (session '${name}' refers to it)`,
         path: `${sessionPath(name)}/em:monitor-server`,
       });
   }

@@ -399,4 +399,24 @@ describe('NETCONF server (RFC 6241) over an in-memory transport', () => {
     await c.ok('<copy-config><target><startup/></target><source><running/></source></copy-config>');
     assert.deepEqual(sessionsIn(await c.rpc(getConfig('startup'))), ['a', 'b']);
   });
+
+  it('<get> asks the state provider only for the state lists its filter can select', async () => {
+    const asked: string[][] = [];
+    const srv = new NetconfServer({
+      datastores: ds,
+      clock,
+      state: (want) => {
+        asked.push([...(want ?? [])].sort());
+        return { sessions: [], entries: [], bgpPeers: [{ address: '10.0.0.1', state: 'Established', prefixesReceived: 3 }], macs: [] };
+      },
+    });
+    const cl = new Client(srv);
+    await cl.open();
+    await cl.rpc('<get><filter type="subtree"><netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><sessions/></netconf-state></filter></get>');
+    const r = await cl.rpc(`<get><filter type="subtree"><evpn-mirror xmlns="${EM}"><state><bgp-peer/></state></evpn-mirror></filter></get>`);
+    await cl.rpc('<get/>');
+    assert.deepEqual(asked, [['bgp-peer'], ['bgp-peer', 'entry', 'mac', 'session']], 'nothing for netconf-state only; bgp-peer only; everything without a filter');
+    assert.match(JSON.stringify(r), /Established/);
+    srv.closeAll();
+  });
 });
