@@ -60,6 +60,8 @@ export class Agent {
   /** Standalone mode: route keys of the Type-2 routes we advertise for local MACs. */
   private readonly localRoutes = new Map<string, string>();
   private stopped = false;
+  /** False until the start-up resync: until then entries from a previous run stay untouched. */
+  private dataplaneReady = false;
 
   constructor(config: AgentConfig, opts: AgentOptions = {}) {
     this.config = config;
@@ -120,10 +122,11 @@ export class Agent {
     // 1. What was committed before: applied before anything is advertised or installed.
     const startup = this.netconf.load();
     this.applyNorthbound(startup, 'startup');
-    // 2. The data plane: read back what a previous run left, reconcile to what we want.
+    // 2. The data plane: its own checks (devices, table); the entries a previous run left stay
+    //    in place for now: they are probably right, and they are what the F bit we advertise
+    //    promises (RFC 4724 section 3). They are reconciled once we know where MACs are (5).
     if (this.driver instanceof LinuxMirrorDriver) await this.driver.start();
-    await this.reconciler.resync();
-    // 3. Local MACs from the bridge FDB.
+    // 3. Local MACs from the bridge FDB (the dump is applied before start() returns).
     if (c.dataplane.driver === 'linux' && !(this.driver instanceof MemoryDriver)) {
       this.fdb = new FdbWatcher({ runner: hostRunner(), bridges: c.dataplane.bridges, logger: this.log.child({ component: 'fdb' }) });
       this.fdb.on('event', (e) => {
@@ -138,17 +141,46 @@ export class Agent {
     this.core.setPublisher(this.speaker);
     this.speaker.on('best-changes', (changes) => this.onBgp(changes));
     this.speaker.on('peer-state', (e) => this.log.info('BGP peer state', { peer: e.address, from: e.from, to: e.to, reason: e.reason }));
+    const initialRib = this.waitInitialRib(c.dataplane.startupHoldSeconds * 1000);
     await this.speaker.start();
-    // 5. NETCONF.
+    // 5. NETCONF (operators can connect while the agent converges), metrics.
     this.netconf.server.on('commit', (nb, reason) => {
       this.applyNorthbound(nb, reason);
     });
     const { port } = await this.netconf.start();
     const out: { netconfPort: number; metricsPort?: number } = { netconfPort: port };
     if (c.metrics) out.metricsPort = await this.metrics.listen(c.metrics.address, c.metrics.port, () => this.metricsSnapshot());
-    this.sync();
-    this.log.info('agent started', { routerId: c.routerId, vtep: c.vtepIp, netconfPort: port, macMode: c.monitoring.macMode });
+    // 6. End-of-RIB from every neighbor (RFC 4724 section 2), or the hold time: now the data
+    //    plane is brought in line, in one resync against what the kernel holds.
+    await initialRib;
+    this.dataplaneReady = true;
+    this.core.takeChanges();
+    await this.reconciler.resync();
+    this.log.info('agent started', { routerId: c.routerId, vtep: c.vtepIp, netconfPort: port, macMode: c.monitoring.macMode, entries: this.reconciler.installed().size });
     return out;
+  }
+
+  /** Resolves when every neighbor has sent End-of-RIB for L2VPN EVPN, or after `ms`. */
+  private waitInitialRib(ms: number): Promise<void> {
+    const pending = new Set(this.config.bgp.neighbors.map((n) => n.address));
+    return new Promise((resolve) => {
+      if (pending.size === 0 || ms === 0) return resolve();
+      const onEor = (e: { address: string; family: string }) => {
+        if (e.family !== 'l2vpn-evpn') return;
+        pending.delete(e.address);
+        if (pending.size === 0) finish();
+      };
+      const timer = setTimeout(() => {
+        this.log.warn('no End-of-RIB from some neighbors: reconciling the data plane with what is known', { neighbors: [...pending], waitedMs: ms });
+        finish();
+      }, ms);
+      const finish = () => {
+        clearTimeout(timer);
+        this.speaker.off('end-of-rib', onEor);
+        resolve();
+      };
+      this.speaker.on('end-of-rib', onEor);
+    });
   }
 
   /** Graceful: leave the data plane entries in place and ask BGP peers to keep our routes. */
@@ -160,7 +192,7 @@ export class Agent {
     await this.netconf.stop().catch((e) => this.log.warn('NETCONF stop failed', { error: String(e) }));
     this.fdb?.stop();
     await this.speaker.stop({ graceful }).catch((e) => this.log.warn('BGP stop failed', { error: String(e) }));
-    await this.reconciler.idle();
+    if (this.dataplaneReady) await this.reconciler.idle();
     this.reconciler.close();
     if (this.driver instanceof LinuxMirrorDriver) await this.driver.close({ keep: graceful });
     this.core.close();
@@ -187,6 +219,7 @@ export class Agent {
 
   /** Brings the data plane in line with what changed (asynchronously, in order). */
   private sync(): void {
+    if (!this.dataplaneReady) return; // the start-up resync takes everything at once
     const changes = this.core.takeChanges();
     if (changes.size === 0) return;
     void this.reconciler.update(changes).then(() => this.metrics.entriesApplied(changes.size));

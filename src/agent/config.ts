@@ -33,6 +33,9 @@ export interface AgentConfig {
     bridges: Record<number, string>;
     mirrorPort: number;
     healIntervalMs: number;
+    /** At start, how long the entries a previous run left stay untouched while BGP converges
+     * (until End-of-RIB from every neighbor, at most this long). */
+    startupHoldSeconds: number;
   };
   netconf: {
     address: string;
@@ -179,7 +182,7 @@ export function parseAgentConfig(text: string, file = 'agent.yaml'): AgentConfig
     fail(['monitoring', 'duplicateDetection'], (err as Error).message);
   }
 
-  const dp = obj(['dataplane'], raw.dataplane, ['driver', 'bridges', 'mirrorPort', 'healIntervalMs']);
+  const dp = obj(['dataplane'], raw.dataplane, ['driver', 'bridges', 'mirrorPort', 'healIntervalMs', 'startupHoldSeconds']);
   const driver = str(['dataplane', 'driver'], dp.driver, 'linux');
   if (driver !== 'linux' && driver !== 'memory') fail(['dataplane', 'driver'], `must be linux or memory, got ${JSON.stringify(driver)}`);
   const bridgesRaw = obj(['dataplane', 'bridges'], dp.bridges, Object.keys((dp.bridges as Record<string, Json>) ?? {}));
@@ -220,6 +223,7 @@ export function parseAgentConfig(text: string, file = 'agent.yaml'): AgentConfig
       bridges,
       mirrorPort: int(['dataplane', 'mirrorPort'], dp.mirrorPort, 1, 65535, 4792),
       healIntervalMs: int(['dataplane', 'healIntervalMs'], dp.healIntervalMs, 0, 3_600_000, 5000),
+      startupHoldSeconds: int(['dataplane', 'startupHoldSeconds'], dp.startupHoldSeconds, 0, 600, 10),
     },
     netconf: { address: str(['netconf', 'address'], nc.address, '0.0.0.0'), port: int(['netconf', 'port'], nc.port, 0, 65535, 830), users },
     stateDir: str(['stateDir'], raw.stateDir, '/var/lib/evpn-mirror'),

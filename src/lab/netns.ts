@@ -15,7 +15,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatCommand, pidAlive, run, RunOptions, RunResult, runSyncQuiet, sleep } from './exec';
+import { formatCommand, pidAlive, run, RunOptions, RunResult, runSyncQuiet } from './exec';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/;
 const IFNAME_MAX = 15;
@@ -468,7 +468,9 @@ export class Lab {
     const errors: string[] = [];
     for (const hook of [...this.hooks].reverse()) {
       try {
-        await Promise.race([hook(), sleep(this.graceMs + 2000)]);
+        // A hook that hangs must not stop the cleanup; the timer must not keep the process alive.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([hook(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.graceMs + 2000)))]).finally(() => clearTimeout(timer));
       } catch (e) {
         errors.push(`cleanup hook: ${(e as Error).message}`);
       }

@@ -6,7 +6,7 @@
 //    MAC; VTEP = next hop; MAC Mobility) goes to the MAC location table.
 // Route identity is the RIB key (RD + Ethernet Tag + MAC + IP), since FRR's withdraws carry
 // zeroed labels: what a key meant is remembered here so its withdraw undoes exactly that.
-import { BestChange, mobilityOf } from '../bgp/rib';
+import { BestChange, LOCAL_SOURCE_ADDRESS, mobilityOf } from '../bgp/rib';
 import { EvpnRouteType } from '../bgp/packet/constants';
 import { EvpnRoute } from '../bgp/packet/evpn';
 import { Logger, silentLogger } from '../util/log';
@@ -65,7 +65,9 @@ export class EvpnFeed {
       if (c.family !== 'l2vpn-evpn') continue;
       const route = c.route as EvpnRoute;
       if (route.type !== EvpnRouteType.MacIpAdvertisement) continue;
-      if (!c.best) {
+      // Our own routes (monitor routes of local sessions, local MACs in standalone mode) are
+      // not news from the fabric: a key whose best path is local means nothing here.
+      if (!c.best || c.best.source.address === LOCAL_SOURCE_ADDRESS) {
         this.forget(c.key);
         continue;
       }

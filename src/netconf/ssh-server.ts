@@ -156,12 +156,25 @@ function parseHostKey(text: string, file: string): ParsedKey {
   return parsed;
 }
 
-function generateKey(type: 'ed25519' | 'rsa'): Promise<string> {
+function generateKeyOnce(type: 'ed25519' | 'rsa'): Promise<{ private: string; public: string }> {
   return new Promise((resolve, reject) => {
-    const done = (err: Error | null, kp: { private: string }) => (err ? reject(err) : resolve(kp.private));
+    const done = (err: Error | null, kp: { private: string; public: string }) => (err ? reject(err) : resolve(kp));
     if (type === 'rsa') sshUtils.generateKeyPair('rsa', { bits: 3072, comment: 'netconf host key' }, done);
     else sshUtils.generateKeyPair('ed25519', { comment: 'netconf host key' }, done);
   });
+}
+
+/**
+ * A new host key that ssh2 can read back. ssh2 1.17's generateKeyPair('ed25519') drops
+ * leading zero bytes of the public key (mscdex/ssh2 issues 1390, 1513), so about 1 key in 256
+ * does not parse: such keys are thrown away and another one is made.
+ */
+async function generateKey(type: 'ed25519' | 'rsa'): Promise<string> {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const kp = await generateKeyOnce(type);
+    if (!(sshUtils.parseKey(kp.private) instanceof Error) && !(sshUtils.parseKey(kp.public) instanceof Error)) return kp.private;
+  }
+  throw new Error(`could not generate a readable ${type} host key`);
 }
 
 async function fsyncDir(dir: string): Promise<void> {

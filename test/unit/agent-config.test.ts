@@ -47,7 +47,7 @@ describe('agent configuration file', () => {
     assert.equal(c.monitoring.mirrorVni, 16_000_000);
     assert.equal(c.monitoring.macMode, 'alongside-frr');
     assert.deepEqual(c.monitoring.duplicateDetection, { enabled: true, maxMoves: 5, windowSeconds: 180, freezeSeconds: 1800 });
-    assert.deepEqual(c.dataplane, { driver: 'linux', bridges: { 1: 'br1' }, mirrorPort: 4792, healIntervalMs: 5000 });
+    assert.deepEqual(c.dataplane, { driver: 'linux', bridges: { 1: 'br1' }, mirrorPort: 4792, healIntervalMs: 5000, startupHoldSeconds: 10 });
     assert.deepEqual(c.metrics, { address: '127.0.0.1', port: 9464 });
     assert.equal(c.stateDir, '/var/lib/evpn-mirror');
   });

@@ -102,7 +102,8 @@ export class MirrorTunnels {
     if (!why) return 'ok';
     // Another device already holding the mirror VNI on our port would make creation fail
     // with the kernel's own message; that is reported as is.
-    this.log.warn('mirror receive device not as it must be: (re)creating', { dev: this.cfg.rxDevice, problem: why });
+    if (l) this.log.warn('mirror receive device not as it must be: recreating', { dev: this.cfg.rxDevice, problem: why });
+    else this.log.info('creating the mirror receive device', { dev: this.cfg.rxDevice });
     await this.create(this.cfg.rxDevice, this.cfg.mirrorVni, l !== undefined);
     return l ? 'recreated' : 'created';
   }
@@ -130,7 +131,8 @@ export class MirrorTunnels {
       if (dst.length !== 1 || dst[0]!.dst !== vtep || dst[0]!.vni !== this.cfg.mirrorVni) why = `default FDB entry ${JSON.stringify(dst)}`;
     }
     if (!why) return 'ok';
-    this.log.warn('mirror transmit device not as it must be: (re)creating', { dev, vtep, problem: why });
+    if (l) this.log.warn('mirror transmit device not as it must be: recreating', { dev, vtep, problem: why });
+    else this.log.info('creating a mirror transmit device', { dev, vtep });
     // A spare device VNI: unused by any vxlan device on our port.
     const used = new Set(all.filter((x) => x.linkinfo?.info_data?.port === this.cfg.mirrorPort && x.ifname !== dev).map((x) => x.linkinfo?.info_data?.id));
     used.add(this.cfg.mirrorVni);
