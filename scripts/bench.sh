@@ -19,7 +19,15 @@ bash scripts/setup.sh
 case $bench in
   monitoring) exec node --expose-gc --enable-source-maps dist/bench/monitoring.js "$@" ;;
   dataplane) exec node --enable-source-maps dist/bench/dataplane.js "$@" ;;
-  netconf) exec node --enable-source-maps dist/bench/netconf.js "$@" ;;
+  netconf)
+    # yuma123's netconfd is reached through an sshd of its own (private config, loopback);
+    # openssh-server is installed only for this benchmark (on Debian this also starts the
+    # system sshd, which is why setup.sh does not install it).
+    if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] && [ "$(id -u)" = 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
+    fi
+    exec node --enable-source-maps dist/bench/netconf.js "$@"
+    ;;
   e2e) exec node --enable-source-maps dist/bench/e2e.js "$@" ;;
   *) exec node --enable-source-maps dist/bench/bgp-ingest.js "$@" ;;
 esac

@@ -23,8 +23,12 @@ declare -A NEED=(
   [/usr/bin/ping]=iputils-ping
   [/usr/bin/yanglint]=libyang2-tools
   [/usr/lib/python3/dist-packages/ncclient/__init__.py]=python3-ncclient
+  [/usr/sbin/netconfd]=netconfd
+  [/usr/sbin/netconf-subsystem]=netconfd
+  [/usr/bin/yangcli]=yangcli
   [/usr/sbin/nft]=nftables
   [/usr/bin/tshark]=tshark
+  [/usr/bin/iperf3]=iperf3
 )
 
 missing=()

@@ -134,7 +134,7 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
   }
 
   /** Replaces a datastore with a validated new content (edit-config/copy-config results). */
-  set(name: DatastoreName, root: ConfigNode, reason: string): void {
+  set(name: DatastoreName, root: ConfigNode, reason: string, validated?: NorthboundConfig): void {
     if (name === 'candidate') {
       this.candidate = root;
       this.candidateDirty = true;
@@ -144,17 +144,22 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
       this.writeStartup(root);
       return;
     }
-    this.applyRunning(root, reason);
+    this.applyRunning(root, reason, validated);
     if (!this.candidateDirty) this.candidate = root.clone();
   }
 
-  private applyRunning(root: ConfigNode, reason: string): void {
-    const v = validateDatastore(root);
-    if (!v.ok) throw new RpcError(v.errors);
+  /** `validated`: the caller already validated exactly this tree (a whole-datastore pass saved). */
+  private applyRunning(root: ConfigNode, reason: string, validated?: NorthboundConfig): void {
+    let config = validated;
+    if (!config) {
+      const v = validateDatastore(root);
+      if (!v.ok) throw new RpcError(v.errors);
+      config = v.config;
+    }
     this.writeStartup(root);
     this.running = root;
     this.log.info('configuration committed', { reason });
-    this.emit('commit', v.config, reason);
+    this.emit('commit', config, reason);
   }
 
   discard(): void {

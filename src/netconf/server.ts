@@ -379,11 +379,13 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
     if (errors.length && errorOption === 'rollback-on-error') throw new RpcError(errors);
     // Running is never left invalid; a candidate is validated in full at <validate>/<commit>,
     // unless the client asks for the test now (test-only) on it.
+    let validated: NorthboundConfig | undefined;
     if (target === 'running' || testOption === 'test-only') {
       const v = validateDatastore(work);
       if (!v.ok) throw new RpcError([...errors, ...v.errors]);
+      validated = v.config;
     }
-    if (testOption !== 'test-only') this.ds.set(target, work, `edit-config on ${target}`);
+    if (testOption !== 'test-only') this.ds.set(target, work, `edit-config on ${target}`, validated);
     if (errors.length) throw new RpcError(errors); // stop/continue-on-error: the rest was applied
     return '<ok/>';
   }
@@ -400,11 +402,13 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
       if (source === target) throw rpcError('protocol', 'invalid-value', 'source and target are the same datastore');
       content = this.ds.get(source).clone();
     }
+    let validated: NorthboundConfig | undefined;
     if (target !== 'candidate') {
       const v = validateDatastore(content);
       if (!v.ok) throw new RpcError(v.errors);
+      validated = v.config;
     }
-    this.ds.set(target, content, `copy-config to ${target}`);
+    this.ds.set(target, content, `copy-config to ${target}`, validated);
     return '<ok/>';
   }
 
