@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   const localShare = Number(values['local-share']);
   const rand = prng(Number(values.seed));
   const randInt = (n: number): number => Math.floor(rand() * n);
-  if (nMonitors + nSessions > nMacs) throw new RangeError('monitors + sessions must not exceed macs');
+  if (nMonitors < 1 || nSessions < 1 || nMonitors + nSessions >= nMacs) throw new RangeError('need 1 <= monitors, 1 <= sessions, monitors + sessions < macs');
+  if (nMonitors > 0xffff) throw new RangeError('at most 65535 monitor servers (HOST-IDs)');
   if (nVteps < 3 || nVteps > 254) throw new RangeError('vteps must be 3..254');
   if (!gc) process.stderr.write('note: global.gc() is not exposed (run node with --expose-gc): memory figures include garbage\n');
 

@@ -132,14 +132,22 @@ export class EntryEngine {
   /** Where (vni, mac) is has changed: recompute what depends on it. */
   macMoved(vni: number, mac: string): void {
     const k = macKey(vni, mac);
+    // A move does not change who owns a HOST-ID: each group's owner is computed once here,
+    // not once per session (a monitor server's move touches all of its g sessions).
+    const owners = new Map<number, string | undefined>();
+    const ownerOf = (hostId: number) => {
+      if (!owners.has(hostId)) owners.set(hostId, hostIdOwner(this.groupOf(hostId)));
+      return owners.get(hostId);
+    };
     const hosts = this.byHost.get(k);
-    if (hosts) for (const id of hosts) this.recomputeSession(id);
+    if (hosts) for (const id of hosts) this.recomputeSession(id, ownerOf(this.sessions.get(id)!.monitor.hostId));
     const monitors = this.byMonitor.get(k);
     if (monitors) {
       const hostIds = new Set<number>();
       for (const id of monitors) {
-        this.recomputeSession(id);
-        hostIds.add(this.sessions.get(id)!.monitor.hostId);
+        const h = this.sessions.get(id)!.monitor.hostId;
+        this.recomputeSession(id, ownerOf(h));
+        hostIds.add(h);
       }
       for (const h of hostIds) this.recomputeDelivery(h);
     }
@@ -164,10 +172,10 @@ export class EntryEngine {
     this.recomputeDelivery(hostId, group);
   }
 
-  private recomputeSession(id: string, owner?: string): void {
+  private recomputeSession(id: string, owner: string | undefined): void {
     const s = this.sessions.get(id)!;
     const monitorAt = this.locate(s.monitor.vni, s.monitor.mac);
-    const state = sessionState(s, owner ?? hostIdOwner(this.groupOf(s.monitor.hostId)), monitorAt);
+    const state = sessionState(s, owner, monitorAt);
     this.states.set(id, state);
     this.setAccess(id, accessEntries(s, state, this.locate(s.vni, s.host.mac), monitorAt, this.vtep));
   }
