@@ -3,7 +3,9 @@
 // underlay on veth through one underlay bridge), hosts on access ports, the monitor server
 // SERV21 capturing with tcpdump. The entries are the worked example's, computed by the
 // monitoring core (SimFabric) for each VTEP and installed by one LinuxMirrorDriver per VTEP
-// namespace through a Reconciler. Needs root.
+// namespace through a Reconciler: the initial stage, VM210 moving 101 -> 102 (2) and SERV21
+// moving 104 -> 103 (2b), each checked on real packets; then crash, failure and heal cases
+// (3, 4a-4c) on the VTEP where SERV21 is by then. Needs root.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { Lab, LabProcess, Netns } from '../../src/lab/netns';
@@ -12,7 +14,7 @@ import { LinuxMirrorDriver } from '../../src/dataplane/linux/driver';
 import { FdbEvent, FdbWatcher } from '../../src/dataplane/linux/fdb-watch';
 import { CommandRunner, netnsRunner } from '../../src/dataplane/linux/runner';
 import { txDeviceName } from '../../src/dataplane/linux/nft-gen';
-import { entryText } from '../../src/monitoring/entries';
+import { MirrorEntry, entryText } from '../../src/monitoring/entries';
 import { Reconciler } from '../../src/monitoring/reconcile';
 import { MIRROR_VNI, SimFabric } from '../support/fabric-sim';
 import { requireRoot } from './support';
@@ -56,6 +58,8 @@ describe('Linux mirror driver: 4-VTEP fabric with real packets (interop, root)',
   const reconcilers = new Map<string, Reconciler>();
   const failNft = new Map<string, string[]>();
   let f: SimFabric;
+  /** Where the monitor server SERV21 is (moves to 103 in 2b). */
+  let servAt: VtepNo = 104;
 
   /** Runs in a VTEP namespace; a queued message makes the next `nft -f` fail with it (injection). */
   function runnerFor(ns: Netns, vtep: string): CommandRunner {
@@ -258,6 +262,67 @@ describe('Linux mirror driver: 4-VTEP fabric with real packets (interop, root)',
     }
   });
 
+  it('2b. SERV21 moves 104 -> 103 (gratuitous ARP): every VTEP re-points at VTEP103, which delivers locally; VTEP104 drops its 3rd entry; still exactly once', async () => {
+    const watchers = new Map<VtepNo, { w: FdbWatcher; events: FdbEvent[] }>();
+    for (const no of [103, 104] as VtepNo[]) {
+      const w = new FdbWatcher({ runner: netnsRunner(vtepNs.get(no)!.name), bridges: { 1: 'br1' }, commandPrefix: ['ip', 'netns', 'exec', vtepNs.get(no)!.name] });
+      const events: FdbEvent[] = [];
+      w.on('event', (e) => events.push(e));
+      await w.start();
+      watchers.set(no, { w, events });
+    }
+    const undeliveredBefore = (await drivers.get(V[104])!.globalCounters()).rxUndelivered.packets;
+    try {
+      assert.deepEqual(watchers.get(104)!.w.location(1, HOSTS.SERV21.mac), { kind: 'local', port: 'serv21' });
+      assert.equal(watchers.get(103)!.w.location(1, HOSTS.SERV21.mac)?.kind, 'tunnel', 'VTEP103 knows SERV21 behind the tunnel');
+      await vtepNs.get(104)!.ip(['link', 'del', 'serv21']);
+      await linkHost('SERV21', 103, 'eth1');
+      await hostNs.get('SERV21')!.exec(['/usr/bin/python3', '-c', GARP, 'eth1', HOSTS.SERV21.mac, HOSTS.SERV21.ipv4]);
+      const moved = await waitUntil(() => watchers.get(103)!.events.find((e) => e.mac === HOSTS.SERV21.mac && e.to?.kind === 'local'), { timeoutMs: 5000, intervalMs: 20, what: 'VTEP103 to learn SERV21 locally' });
+      assert.deepEqual(moved.to, { kind: 'local', port: 'serv21' });
+      assert.equal(moved.change, 'move-in', 'SERV21 was behind the tunnel on VTEP103 before');
+      const left = await waitUntil(() => watchers.get(104)!.events.find((e) => e.mac === HOSTS.SERV21.mac && e.from?.kind === 'local'), { timeoutMs: 5000, intervalMs: 20, what: 'VTEP104 to see SERV21 leave' });
+      assert.ok(left.change === 'forget' || left.change === 'move-out', left.change);
+      // The watcher's event drives the move (BGP is the simulated part of this fabric).
+      f.moveHost('SERV21', V[103], moved.to.port);
+      servAt = 103;
+      const batchesBefore = new Map([...reconcilers].map(([v, r]) => [v, r.status().batches]));
+      await sync();
+      // The worked example's stage 3, entry by entry (VM210 is on VTEP102 since 2).
+      const session = `${V[101]}:1`;
+      const vm210 = `${HOSTS.VM210.mac},${HOSTS.VM210.ipv4}`;
+      const tunnel103 = `tunnel ${V[103]} hostId=1 mirrorVni=${MIRROR_VNI}`;
+      const want: Record<string, string[]> = {
+        [V[101]]: [`second session=${session} vni=1 dst=${vm210} -> ${tunnel103}`],
+        [V[102]]: [`first session=${session} vni=1 src=${vm210} -> ${tunnel103}`, `second session=${session} vni=1 dst=${vm210} except=vm210 -> ${tunnel103}`],
+        [V[103]]: [`second session=${session} vni=1 dst=${vm210} -> port serv21`, `third hostId=1 mirrorVni=${MIRROR_VNI} -> port serv21 sessions=${session}`],
+        [V[104]]: [`second session=${session} vni=1 dst=${vm210} -> ${tunnel103}`],
+      };
+      for (const [vtep, entries] of Object.entries(want)) {
+        const have = (await drivers.get(vtep)!.installed()).map((e: MirrorEntry) => entryText(e)).sort();
+        assert.deepEqual(have, [...entries].sort(), `kernel entries of ${vtep}`);
+        assert.ok((reconcilers.get(vtep)!.status().batches ?? 0) > (batchesBefore.get(vtep) ?? 0), `${vtep} applied a batch`);
+      }
+      // In the kernel: VTEP104 no longer delivers HOST-ID 1, VTEP103 does; the transmit
+      // devices toward VTEP104 are gone, those toward VTEP103 are there.
+      const deliver = async (no: VtepNo) => (await vtepNs.get(no)!.exec(['nft', 'list', 'map', 'netdev', 'evpn_mirror', 'deliver'])).stdout;
+      assert.doesNotMatch(await deliver(104), /goto dlv_1/);
+      assert.match(await deliver(103), /0x00000001 : goto dlv_1/);
+      for (const no of [101, 102, 104] as VtepNo[]) {
+        const links = (await vtepNs.get(no)!.exec(['ip', '-br', 'link', 'show', 'type', 'vxlan'])).stdout;
+        assert.ok(links.includes(txDeviceName(V[103])), `VTEP${no} has a transmit device toward VTEP103: ${links}`);
+        assert.ok(!links.includes(txDeviceName(V[104])), `VTEP${no} has no transmit device toward VTEP104 left: ${links}`);
+      }
+      await trafficExactlyOnce('a2b');
+      // No copy went to VTEP104 any more (its receive chain would have dropped it).
+      assert.equal((await drivers.get(V[104])!.globalCounters()).rxUndelivered.packets, undeliveredBefore);
+      const c103 = await drivers.get(V[103])!.counters();
+      assert.ok((c103.get(`third|${MIRROR_VNI}|1`)?.packets ?? 0) >= 60, `VTEP103 delivered the tunnelled copies: ${JSON.stringify([...c103])}`);
+    } finally {
+      for (const { w } of watchers.values()) w.stop();
+    }
+  });
+
   it('3. the driver process killed mid-batch: after a restart, installed equals desired, nothing duplicated or left over', async () => {
     const ns = vtepNs.get(102)!;
     const child = `
@@ -303,18 +368,19 @@ const { LinuxMirrorDriver, netnsRunner } = require(${JSON.stringify(require.reso
   });
 
   it('4a. an injected nft failure is reported with its message, retried with backoff and healed', async () => {
-    failNft.set(V[104], ['Error: injected failure for the test']);
-    // SERV21 stays; a second session to the same monitor makes VTEP104 rewrite its entries.
+    const sv = V[servAt];
+    failNft.set(sv, ['Error: injected failure for the test']);
+    // SERV21 stays; a second session to the same monitor makes SERV21's VTEP rewrite its entries.
     f.configure(V[101], {
       monitorServers: [SimFabric.serverConfig('SERV21', f.hosts.get('SERV21')!, 1)],
       sessions: [SimFabric.sessionConfig('watch-vm210', f.hosts.get('VM210')!, 'SERV21'), SimFabric.sessionConfig('watch-vm230', f.hosts.get('VM230')!, 'SERV21', 'from-host')],
     });
-    const r104 = reconcilers.get(V[104])!;
-    const failuresBefore = r104.status().failures;
+    const rs = reconcilers.get(sv)!;
+    const failuresBefore = rs.status().failures;
     await sync();
-    assert.equal(r104.status().failures, failuresBefore + 1);
-    assert.match(r104.status().lastError ?? '', /injected failure for the test/);
-    assert.ok(drivers.get(V[104])!.health().ok, 'healthy again after the retry');
+    assert.equal(rs.status().failures, failuresBefore + 1);
+    assert.match(rs.status().lastError ?? '', /injected failure for the test/);
+    assert.ok(drivers.get(sv)!.health().ok, 'healthy again after the retry');
     // Back to the single session.
     f.configure(V[101], {
       monitorServers: [SimFabric.serverConfig('SERV21', f.hosts.get('SERV21')!, 1)],
@@ -325,31 +391,31 @@ const { LinuxMirrorDriver, netnsRunner } = require(${JSON.stringify(require.reso
 
   it('4b. the mirror vxlan device deleted under us: heal() recreates it and rewrites the copy rules', async () => {
     const d = drivers.get(V[102])!;
-    const dev = txDeviceName(V[104]);
+    const dev = txDeviceName(V[servAt]);
     await vtepNs.get(102)!.ip(['link', 'del', dev]);
     const repairs = await d.heal({ full: false }); // the light periodic pass notices it too
     assert.ok(repairs.some((r) => r.includes(`recreated transmit device ${dev}`) || r.includes(`created transmit device ${dev}`)), repairs.join('; '));
     assert.ok(repairs.some((r) => /rewrote \d+ chains/.test(r)), repairs.join('; '));
     assert.deepEqual(await d.heal(), [], 'a second pass finds nothing to do');
-    const rx = drivers.get(V[104])!;
-    await vtepNs.get(104)!.ip(['link', 'del', 'emrx']);
+    const rx = drivers.get(V[servAt])!;
+    await vtepNs.get(servAt)!.ip(['link', 'del', 'emrx']);
     assert.ok((await rx.heal()).some((r) => r.includes('receive device')));
     await trafficExactlyOnce('a4');
   });
 
   it('4c. monitor port missing: the apply fails with nft\'s message, the reconciler retries, and it heals when the port appears', async () => {
-    const ns = vtepNs.get(104)!;
+    const ns = vtepNs.get(servAt)!;
     await ns.ip(['link', 'set', 'serv21', 'nomaster']);
     await ns.ip(['link', 'set', 'serv21', 'name', 'serv21x']);
-    const d = drivers.get(V[104])!;
+    const d = drivers.get(V[servAt])!;
     // Re-applying the 3rd entry (SERV21 "moves" to a port that does not exist yet).
-    f.moveHost('SERV21', V[104], 'serv21b');
+    f.moveHost('SERV21', V[servAt], 'serv21b');
     for (const [vtep, core] of f.cores) void reconcilers.get(vtep)!.update(core.takeChanges());
-    await waitUntil(() => (reconcilers.get(V[104])!.status().failures > 0 && /Interface does not exist/.test(d.health().lastError ?? '') ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'the failure to be reported' });
+    await waitUntil(() => (reconcilers.get(V[servAt])!.status().failures > 0 && /Interface does not exist/.test(d.health().lastError ?? '') ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: 'the failure to be reported' });
     await ns.ip(['link', 'set', 'serv21x', 'name', 'serv21b']);
     await ns.ip(['link', 'set', 'serv21b', 'master', 'br1']);
     await ns.exec(['bridge', 'link', 'set', 'dev', 'serv21b', 'flood', 'off']);
-    await waitUntil(() => (reconcilers.get(V[104])!.status().pending === 0 && d.health().ok ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: `the retry to succeed (${JSON.stringify(reconcilers.get(V[104])!.status())} ${JSON.stringify(d.health())})` });
+    await waitUntil(() => (reconcilers.get(V[servAt])!.status().pending === 0 && d.health().ok ? true : undefined), { timeoutMs: 10_000, intervalMs: 50, what: `the retry to succeed (${JSON.stringify(reconcilers.get(V[servAt])!.status())} ${JSON.stringify(d.health())})` });
     await sync();
     await trafficExactlyOnce('a4c');
   });

@@ -5,8 +5,11 @@ import { AccessEntry, DeliveryEntry, MirrorEntry } from '../../src/monitoring/en
 import {
   EntryIndex,
   NftContext,
+  actionRef,
+  actionRule,
   canonicalIpv6,
   catalogChunks,
+  compactEntry,
   copyRule,
   decodeCatalog,
   entryKeys,
@@ -18,7 +21,7 @@ import {
   transitionScript,
   txDeviceName,
 } from '../../src/dataplane/linux/nft-gen';
-import { parseTable, verifyTable } from '../../src/dataplane/linux/readback';
+import { parseTable, parseTableText, verifyTable } from '../../src/dataplane/linux/readback';
 import { FdbEvent, FdbWatcher, classify, parseFdbLine } from '../../src/dataplane/linux/fdb-watch';
 import { CommandRunner } from '../../src/dataplane/linux/runner';
 
@@ -97,23 +100,27 @@ describe('dataplane linux: nft generator', () => {
     assert.equal(keyFromChain('port_vm210'), undefined);
   });
 
-  it('copy rules: tunnel copies set the HOST-ID by XOR and undo it; IP rules skip frames the MAC rule copied', () => {
+  it('copy rules count and jump to a shared action chain; tunnel copies set the HOST-ID by XOR and undo it; IP rules skip frames the MAC rule copied', () => {
     const e = access('s1|second', 'destination', { exceptPorts: ['vm210'] });
     const [mac, ip] = entryKeys(e);
     const rm = copyRule({ n: 5, entry: e }, mac!, ctx);
     const ri = copyRule({ n: 5, entry: e }, ip!, ctx);
-    assert.match(rm, /^iifname != \{ "vm210" \} counter name "c5" meta mark set meta mark \^ 0x0001 dup to "emtx-c0000268" meta mark set meta mark \^ 0x0001 comment "e5"$/);
-    assert.ok(ri.startsWith('ether daddr != 02:00:00:00:02:10 iifname != { "vm210" } counter name "c5"'), ri);
+    assert.equal(rm, 'iifname != { "vm210" } counter name "c5" jump at_c0000268_1 comment "e5"');
+    assert.ok(ri.startsWith('ether daddr != 02:00:00:00:02:10 iifname != { "vm210" } counter name "c5" jump at_c0000268_1'), ri);
+    const tunnel = actionRef(e.action, ctx);
+    assert.deepEqual(tunnel, { chain: 'at_c0000268_1', target: 'emtx-c0000268', hostId: 1 });
+    assert.equal(actionRule(tunnel), 'meta mark set meta mark ^ 0x0001 dup to "emtx-c0000268" meta mark set meta mark ^ 0x0001');
     const s = access('s1|first', 'source');
     assert.ok(copyRule({ n: 1, entry: s }, entryKeys(s)[1]!, ctx).startsWith('ether saddr != 02:00:00:00:02:10 counter'));
     const local = access('s1|first', 'source', {}, { kind: 'local-port', port: 'serv21' });
-    const rl = copyRule({ n: 2, entry: local }, entryKeys(local)[0]!, ctx);
-    assert.equal(rl, 'counter name "c2" dup to "serv21" comment "e2"');
+    assert.equal(copyRule({ n: 2, entry: local }, entryKeys(local)[0]!, ctx), 'counter name "c2" jump ap_serv21 comment "e2"');
+    const rl = actionRule(actionRef(local.action, ctx));
+    assert.equal(rl, 'dup to "serv21"');
     assert.ok(!/mark/.test(rl), 'a local copy does not touch the mark');
     assert.equal(copyRule({ n: 3, entry: third(1, 'serv21') }, entryKeys(third(1, 'serv21'))[0]!, ctx), 'counter name "c3" fwd to "serv21" comment "e3"');
   });
 
-  it('adding entries: counters, key chains that continue to the next stage, map elements, catalog', () => {
+  it('adding entries: counters, action chains, key chains that return to their stage, map elements, catalog', () => {
     const e1 = access('s1|first', 'source');
     const e2 = access('s1|second', 'destination', { exceptPorts: ['vm210'] });
     const d = third(1, 'serv21');
@@ -121,13 +128,17 @@ describe('dataplane linux: nft generator', () => {
     const lines = script.split('\n');
     for (const n of [1, 2, 3]) assert.ok(lines.includes(`add counter netdev evpn_mirror c${n}`));
     const rules = rulesByChain(script);
-    assert.deepEqual(rules.get('v1_sm_020000000210')!.slice(-1), ['goto v1_si']);
-    assert.deepEqual(rules.get('v1_s4_0a0100d2')!.slice(-1), ['goto v1_d']);
-    assert.deepEqual(rules.get('v1_dm_020000000210')!.slice(-1), ['goto v1_di']);
-    assert.equal(rules.get('v1_d4_0a0100d2')!.length, 1, 'the last stage has no goto');
-    assert.equal(rules.get('dlv_1')!.length, 1);
-    assert.ok(lines.includes('add element netdev evpn_mirror v1_smac { 02:00:00:00:02:10 : goto v1_sm_020000000210 }'));
-    assert.ok(lines.includes('add element netdev evpn_mirror deliver { 1 : goto dlv_1 }'));
+    // One copy rule per entry and nothing else: the map elements jump here, so the frame goes
+    // back to its stage afterwards.
+    for (const c of ['v1_sm_020000000210', 'v1_s4_0a0100d2', 'v1_dm_020000000210', 'v1_d4_0a0100d2', 'dlv_1']) assert.equal(rules.get(c)!.length, 1, c);
+    assert.ok(lines.includes('add element netdev evpn_mirror v1_smac { 02:00:00:00:02:10 : jump v1_sm_020000000210 }'));
+    assert.ok(lines.includes('add element netdev evpn_mirror v1_dip4 { 10.1.0.210 : jump v1_d4_0a0100d2 }'));
+    assert.ok(lines.includes('add element netdev evpn_mirror deliver { 1 : goto dlv_1 }'), 'fwd ends the frame: the delivery chain is gone to');
+    // Both tunnel entries share one action chain, created before the first rule jumping there.
+    assert.deepEqual(rules.get('at_c0000268_1'), ['meta mark set meta mark ^ 0x0001 dup to "emtx-c0000268" meta mark set meta mark ^ 0x0001']);
+    const created = lines.indexOf('add chain netdev evpn_mirror at_c0000268_1');
+    assert.ok(created >= 0 && created < lines.findIndex((l) => l.includes('jump at_c0000268_1')));
+    assert.equal([...rules.keys()].filter((c) => c.startsWith('a')).length, 1);
     // The catalog holds each entry exactly, in chunks of at most 128 characters.
     const chunks = new Map<number, string[]>();
     for (const m of script.matchAll(/(\d+) \. (\d+) comment "([^"]*)"/g)) {
@@ -164,23 +175,30 @@ describe('dataplane linux: nft generator', () => {
     const b = access('b|first', 'source', {}, { kind: 'local-port', port: 'serv21' });
     const { ix } = addAll([a, b]);
     assert.equal(ix.members('v1_sm_020000000210').length, 2);
+    assert.deepEqual([...ix.actions.keys()].sort(), ['ap_serv21', 'at_c0000268_1']);
     const after = ix.clone();
     const touched = after.remove('a|first');
     let s = transitionScript(ctx, { before: ix, after, chains: touched, dropped: [{ n: 1, chunks: 3 }], written: [], newCounters: [], goneCounters: [1] });
     let r = rulesByChain(s);
-    assert.deepEqual(r.get('v1_sm_020000000210'), ['counter name "c2" dup to "serv21" comment "e2"', 'goto v1_si']);
+    assert.deepEqual(r.get('v1_sm_020000000210'), ['counter name "c2" jump ap_serv21 comment "e2"']);
     assert.ok(s.includes('flush chain netdev evpn_mirror v1_sm_020000000210'));
     assert.ok(!s.includes('add element netdev evpn_mirror v1_smac'), 'still linked: no new element');
+    assert.ok(!s.includes('add chain netdev evpn_mirror ap_serv21'), 'the action chain in use stays as it is');
     assert.ok(s.includes('delete element netdev evpn_mirror catalog { 1 . 0, 1 . 1, 1 . 2 }'));
-    assert.ok(s.trim().endsWith('delete counter netdev evpn_mirror c1'));
+    assert.ok(s.includes('delete counter netdev evpn_mirror c1'));
+    // The tunnel action chain nobody uses any more goes, after the rules that jumped there.
+    let lines = s.trim().split('\n');
+    assert.deepEqual(lines.slice(-2), ['flush chain netdev evpn_mirror at_c0000268_1', 'delete chain netdev evpn_mirror at_c0000268_1']);
+    assert.ok(lines.indexOf('flush chain netdev evpn_mirror v1_sm_020000000210') < lines.length - 2);
     const last = after.clone();
     const t2 = last.remove('b|first');
     s = transitionScript(ctx, { before: after, after: last, chains: t2, dropped: [], written: [], newCounters: [], goneCounters: [2] });
     r = rulesByChain(s);
     assert.equal(r.size, 0);
-    const lines = s.split('\n');
+    lines = s.split('\n');
     const del = lines.indexOf('delete element netdev evpn_mirror v1_smac { 02:00:00:00:02:10 }');
     assert.ok(del >= 0 && lines.indexOf('delete chain netdev evpn_mirror v1_sm_020000000210') > del, 'element goes before its chain');
+    assert.ok(lines.indexOf('delete chain netdev evpn_mirror ap_serv21') > lines.indexOf('delete chain netdev evpn_mirror v1_sm_020000000210'));
   });
 
   it('validation: VNI without bridge, foreign mirror VNI, HOST-ID out of 16 bits, bad names', () => {
@@ -204,14 +222,19 @@ function fakeKernelJson(ix: EntryIndex, mutate?: (items: Record<string, unknown>
     items.push({ counter: { name: `c${ne.n}`, packets: ne.n * 10, bytes: ne.n * 1000 } });
     catalogChunks(ne.entry).forEach((c, k) => catalog.push({ elem: { val: { concat: [ne.n, k] }, comment: c } }));
   }
+  for (const { ref } of ix.actions.values()) {
+    items.push({ chain: { name: ref.chain } });
+    const xor = { mangle: { key: { meta: { key: 'mark' } }, value: { '^': [{ meta: { key: 'mark' } }, ref.hostId] } } };
+    items.push({ rule: { chain: ref.chain, handle: handle++, expr: ref.hostId === undefined ? [{ dup: { addr: ref.target } }] : [xor, { dup: { addr: ref.target } }, xor] } });
+  }
   for (const [chain, slot] of ix.byChain) {
     items.push({ chain: { name: chain } });
     if (!maps.has(slot.key.map)) maps.set(slot.key.map, []);
-    maps.get(slot.key.map)!.push([slot.key.key, { goto: { target: chain } }]);
+    maps.get(slot.key.map)!.push([slot.key.key, slot.key.kind === 'deliver' ? { goto: { target: chain } } : { jump: { target: chain } }]);
     for (const ne of ix.members(chain)) {
       const e = ne.entry;
-      const target = e.kind === 'third' ? e.action.port : e.action.kind === 'local-port' ? e.action.port : txDeviceName(e.action.vtep);
-      items.push({ rule: { chain, handle: handle++, comment: `e${ne.n}`, expr: [{ counter: `c${ne.n}` }, e.kind === 'third' ? { fwd: { dev: target } } : { dup: { addr: target } }] } });
+      const act = e.kind === 'third' ? { fwd: { dev: e.action.port } } : { jump: { target: actionRef(e.action, ctx).chain } };
+      items.push({ rule: { chain, handle: handle++, comment: `e${ne.n}`, expr: [{ counter: `c${ne.n}` }, act] } });
     }
   }
   for (const [name, elem] of maps) items.push({ map: { name, type: 'x', map: 'verdict', elem } });
@@ -258,6 +281,20 @@ describe('dataplane linux: read-back', () => {
     );
     assert.equal(v.good.length, 2);
     assert.deepEqual([...v.staleTargets], ['dlv_1']);
+    assert.equal(v.chainTargets.get('dlv_1'), 'serv21');
+    // the transmit device was deleted: its action chain is stale, the entries are fine
+    v = verifyTable(
+      parseTable(
+        fakeKernelJson(ix, (items) => {
+          for (const i of items) if ((i.rule as { chain?: string })?.chain === 'at_c0000268_1') (i.rule as { expr: Record<string, unknown>[] }).expr[1] = { dup: { addr: '12' } };
+        }),
+      ),
+      ctx,
+    );
+    assert.equal(v.good.length, 2);
+    assert.deepEqual([...v.staleTargets], ['at_c0000268_1']);
+    assert.equal(v.chainTargets.get('at_c0000268_1'), 'emtx-c0000268');
+    assert.deepEqual([...v.dirtyChains], []);
     // the same id twice in the catalog (n 1 and n 3)
     const dup = new EntryIndex();
     dup.add({ n: 1, entry: e2 }, 1);
@@ -284,13 +321,306 @@ describe('dataplane linux: read-back', () => {
     assert.ok(lines.includes('delete chain netdev evpn_mirror v1_s6_20010db8000000000000000000000210'));
     assert.ok(lines.includes('delete element netdev evpn_mirror v1_sip4 { 10.1.0.210 }'));
     assert.ok(!lines.some((l) => l.startsWith('add ')), 'nothing is added back for a broken entry');
-    assert.equal(lines.at(-1), 'delete counter netdev evpn_mirror c1');
-    assert.ok(lines.indexOf('delete chain netdev evpn_mirror v1_sm_020000000210') < lines.length - 1);
+    // Its counter goes, and so does the action chain no good entry uses any more (last).
+    assert.deepEqual(lines.slice(-3), ['delete counter netdev evpn_mirror c1', 'flush chain netdev evpn_mirror at_c0000268_1', 'delete chain netdev evpn_mirror at_c0000268_1']);
+    assert.ok(lines.indexOf('delete chain netdev evpn_mirror v1_sm_020000000210') < lines.length - 3);
   });
 
   it('fullScript rebuilds every chain, element, counter and catalog chunk of an index', () => {
     const { ix, script } = addAll([e1, e2]);
     assert.equal(fullScript(ctx, ix), script);
+  });
+});
+
+/** `nft list table netdev evpn_mirror` of nft 1.0.6 (kernel 6.18), verbatim: the skeleton for
+ * ports vm210/vm220 and the four entries of KERNEL_TEXT_ENTRIES, numbered 1..4. */
+const KERNEL_TEXT = `table netdev evpn_mirror {
+	counter foreign_mark {
+		packets 0 bytes 0
+	}
+
+	counter rx_undelivered {
+		packets 0 bytes 0
+	}
+
+	counter c1 {
+		packets 0 bytes 0
+	}
+
+	counter c2 {
+		packets 0 bytes 0
+	}
+
+	counter c3 {
+		packets 0 bytes 0
+	}
+
+	counter c4 {
+		packets 0 bytes 0
+	}
+
+	set catalog {
+		type mark . mark
+		elements = { 0x00000001 . 0x00000000 comment "~A f s * s1 1 02:00:00:00:02:10 10.1.0.210 2001:db8::210 - T 192.0.2.104 1 16000000",
+			     0x00000002 . 0x00000000 comment "~D * 1 16000000 serv21 s1",
+			     0x00000003 . 0x00000000 comment "~A s d * s2 1 02:00:00:00:02:10 10.1.0.210 - vm210 L serv21",
+			     0x00000004 . 0x00000000 comment "~A f s * x%20y%2Cz 1 02:00:00:00:02:20 10.1.0.220 - - T 192.0.2.104 1 16000000" }
+	}
+
+	map deliver {
+		type mark : verdict
+		elements = { 0x00000001 : goto dlv_1 }
+	}
+
+	map v1_smac {
+		type ether_addr : verdict
+		elements = { 02:00:00:00:02:10 : jump v1_sm_020000000210,
+			     02:00:00:00:02:20 : jump v1_sm_020000000220 }
+	}
+
+	map v1_sip4 {
+		type ipv4_addr : verdict
+		elements = { 10.1.0.210 : jump v1_s4_0a0100d2, 10.1.0.220 : jump v1_s4_0a0100dc }
+	}
+
+	map v1_sip6 {
+		type ipv6_addr : verdict
+		elements = { 2001:db8::210 : jump v1_s6_20010db8000000000000000000000210 }
+	}
+
+	map v1_dmac {
+		type ether_addr : verdict
+		elements = { 02:00:00:00:02:10 : jump v1_dm_020000000210 }
+	}
+
+	map v1_dip4 {
+		type ipv4_addr : verdict
+		elements = { 10.1.0.210 : jump v1_d4_0a0100d2 }
+	}
+
+	map v1_dip6 {
+		type ipv6_addr : verdict
+	}
+
+	chain v1_s {
+		ether saddr vmap @v1_smac
+		goto v1_si
+	}
+
+	chain v1_si {
+		ip saddr vmap @v1_sip4
+		ip6 saddr vmap @v1_sip6
+		goto v1_d
+	}
+
+	chain v1_d {
+		ether daddr vmap @v1_dmac
+		goto v1_di
+	}
+
+	chain v1_di {
+		ip daddr vmap @v1_dip4
+		ip6 daddr vmap @v1_dip6
+	}
+
+	chain rx {
+		type filter hook ingress device "emrx" priority filter; policy drop;
+		meta mark vmap @deliver
+		counter name "rx_undelivered" drop
+	}
+
+	chain port_vm210 {
+		type filter hook ingress device "vm210" priority filter; policy accept;
+		meta mark & 0x0000ffff != 0x00000000 counter name "foreign_mark"
+		goto v1_s
+	}
+
+	chain port_vm220 {
+		type filter hook ingress device "vm220" priority filter; policy accept;
+		meta mark & 0x0000ffff != 0x00000000 counter name "foreign_mark"
+		goto v1_s
+	}
+
+	chain ap_serv21 {
+		dup to "serv21"
+	}
+
+	chain at_c0000268_1 {
+		meta mark set meta mark ^ 0x00000001 dup to "emtx-c0000268" meta mark set meta mark ^ 0x00000001
+	}
+
+	chain dlv_1 {
+		counter name "c2" fwd to "serv21" comment "e2"
+	}
+
+	chain v1_d4_0a0100d2 {
+		ether daddr != 02:00:00:00:02:10 iifname != "vm210" counter name "c3" jump ap_serv21 comment "e3"
+	}
+
+	chain v1_dm_020000000210 {
+		iifname != "vm210" counter name "c3" jump ap_serv21 comment "e3"
+	}
+
+	chain v1_s4_0a0100d2 {
+		ether saddr != 02:00:00:00:02:10 counter name "c1" jump at_c0000268_1 comment "e1"
+	}
+
+	chain v1_s4_0a0100dc {
+		ether saddr != 02:00:00:00:02:20 counter name "c4" jump at_c0000268_1 comment "e4"
+	}
+
+	chain v1_s6_20010db8000000000000000000000210 {
+		ether saddr != 02:00:00:00:02:10 counter name "c1" jump at_c0000268_1 comment "e1"
+	}
+
+	chain v1_sm_020000000210 {
+		counter name "c1" jump at_c0000268_1 comment "e1"
+	}
+
+	chain v1_sm_020000000220 {
+		counter name "c4" jump at_c0000268_1 comment "e4"
+	}
+}
+`;
+const KERNEL_TEXT_ENTRIES: MirrorEntry[] = [
+  access('s1|first', 'source', { ipv6: '2001:db8::210' }),
+  third(1, 'serv21'),
+  access('s2|second', 'destination', { exceptPorts: ['vm210'] }, { kind: 'local-port', port: 'serv21' }),
+  access('x y,z|first', 'source', { mac: '02:00:00:00:02:20', ipv4: '10.1.0.220' }),
+];
+
+describe('dataplane linux: compact catalog and text read-back', () => {
+  it('compact catalog text: one chunk for the usual entry, exact round trip, escapes, JSON fallback', () => {
+    for (const e of [...KERNEL_TEXT_ENTRIES, access('s|second', 'destination', { exceptPorts: ['a', 'b.c'] }), { ...third(65535, 'p-1'), sessions: ['r1:1', 'r 2', '-', '*'] }]) {
+      const c = catalogChunks(e);
+      assert.ok(c[0]!.startsWith('~'), c[0]);
+      assert.deepEqual(decodeCatalog(c), e);
+      for (const chunk of c) assert.ok(chunk.length <= 128 && !/["\\\n]/.test(chunk), chunk);
+    }
+    assert.equal(catalogChunks(KERNEL_TEXT_ENTRIES[0]!).length, 1);
+    // An id that is not the kind's own is kept; so are long fields (several chunks).
+    const odd = { ...access('s1|first', 'source'), id: 'custom id' };
+    assert.deepEqual(decodeCatalog(catalogChunks(odd)), odd);
+    const long = access(`${'x'.repeat(150)}|first`, 'source', { exceptPorts: Array.from({ length: 20 }, (_, i) => `port${i}`) });
+    assert.ok(catalogChunks(long).length > 1);
+    assert.deepEqual(decodeCatalog(catalogChunks(long)), long);
+    // What the compact text cannot carry exactly goes as base64 JSON, still decoded exactly.
+    const extra = { ...access('s1|first', 'source'), note: 'x' } as unknown as MirrorEntry;
+    const empty = access('|first', 'source');
+    for (const e of [extra, empty]) {
+      assert.equal(compactEntry(e), undefined);
+      assert.ok(!catalogChunks(e)[0]!.startsWith('~'));
+      assert.deepEqual(decodeCatalog(catalogChunks(e)), e);
+    }
+    // Tables written before the compact text (base64 JSON chunks) still read back.
+    const old = Buffer.from(JSON.stringify(KERNEL_TEXT_ENTRIES[0]), 'utf8').toString('base64');
+    assert.deepEqual(decodeCatalog([old.slice(0, 128), old.slice(128, 256), old.slice(256)]), KERNEL_TEXT_ENTRIES[0]);
+    assert.throws(() => decodeCatalog(['~A f s * s1 1']), /bad action/);
+    assert.throws(() => decodeCatalog(['~D * 1 16000000 p']), /5 fields, not 6/);
+  });
+
+  it('parses the text listing of a real kernel table: entries, counters, maps, base chains', () => {
+    const st = parseTableText(KERNEL_TEXT);
+    assert.equal(st.exists, true);
+    assert.deepEqual([...st.baseChains].sort(), ['port_vm210', 'port_vm220', 'rx']);
+    assert.ok(st.chains.has('v1_s6_20010db8000000000000000000000210') && st.chains.has('v1_si'));
+    assert.deepEqual(st.counters.get('rx_undelivered'), { packets: 0, bytes: 0 });
+    assert.equal(st.maps.get('deliver')!.get('1'), 'dlv_1', 'mark keys are read as numbers');
+    assert.equal(st.maps.get('v1_sip6')!.get('2001:db8::210'), 'v1_s6_20010db8000000000000000000000210');
+    assert.equal(st.maps.get('v1_smac')!.size, 2, 'elements wrapped over two lines');
+    assert.equal(st.maps.get('v1_dip6')!.size, 0);
+    assert.equal(st.mapVerdicts.get('deliver')!.get('1'), 'goto');
+    assert.equal(st.mapVerdicts.get('v1_smac')!.get('02:00:00:00:02:20'), 'jump');
+    assert.deepEqual(
+      st.rules.filter((r) => r.comment).map((r) => [r.chain, r.comment, r.jump ?? r.target]).sort(),
+      [
+        ['dlv_1', 'e2', 'serv21'],
+        ['v1_d4_0a0100d2', 'e3', 'ap_serv21'],
+        ['v1_dm_020000000210', 'e3', 'ap_serv21'],
+        ['v1_s4_0a0100d2', 'e1', 'at_c0000268_1'],
+        ['v1_s4_0a0100dc', 'e4', 'at_c0000268_1'],
+        ['v1_s6_20010db8000000000000000000000210', 'e1', 'at_c0000268_1'],
+        ['v1_sm_020000000210', 'e1', 'at_c0000268_1'],
+        ['v1_sm_020000000220', 'e4', 'at_c0000268_1'],
+      ],
+    );
+    assert.deepEqual(
+      st.rules.filter((r) => r.chain.startsWith('a')).map((r) => [r.chain, r.target, r.xor]),
+      [
+        ['ap_serv21', 'serv21', undefined],
+        ['at_c0000268_1', 'emtx-c0000268', 1],
+      ],
+    );
+    const v = verifyTable(st, ctx);
+    assert.deepEqual(v.broken, []);
+    assert.deepEqual([...v.dirtyChains], []);
+    assert.deepEqual([...v.staleTargets], []);
+    assert.deepEqual(v.good.map((g) => [g.n, g.entry]), KERNEL_TEXT_ENTRIES.map((e, i) => [i + 1, e]));
+    assert.deepEqual(parseTableText('').exists, false);
+  });
+
+  it('text and JSON listings of the same table read the same; hand edits are found in the text too', () => {
+    const { ix } = addAll(KERNEL_TEXT_ENTRIES);
+    const fromJson = verifyTable(parseTable(fakeKernelJson(ix)), ctx);
+    const fromText = verifyTable(parseTableText(KERNEL_TEXT), ctx);
+    assert.deepEqual(fromText.good, fromJson.good);
+    // A copy target whose device was deleted: nft prints its old ifindex.
+    let v = verifyTable(parseTableText(KERNEL_TEXT.replace('fwd to "serv21" comment "e2"', 'fwd to 7 comment "e2"')), ctx);
+    assert.equal(v.good.length, 4);
+    assert.deepEqual([...v.staleTargets], ['dlv_1']);
+    // A copy rule deleted by hand; a counter gone.
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace(/\n\t\tether daddr != 02:00:00:00:02:10 iifname[^\n]*/, '')), ctx);
+    assert.deepEqual(v.broken.map((b) => b.n), [3]);
+    assert.match(v.broken[0]!.reason, /0 copy rules in v1_d4_0a0100d2/);
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace(/\tcounter c4 \{\n[^}]*\}\n/, '')), ctx);
+    assert.deepEqual(v.broken.map((b) => b.n), [4]);
+    // A copy rule edited to jump elsewhere; an element edited to goto instead of jump.
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace('chain v1_sm_020000000220 {\n\t\tcounter name "c4" jump at_c0000268_1', 'chain v1_sm_020000000220 {\n\t\tcounter name "c4" jump ap_serv21')), ctx);
+    assert.match(v.broken[0]!.reason, /e4\) jumps to ap_serv21 instead of at_c0000268_1/);
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace('10.1.0.220 : jump v1_s4_0a0100dc', '10.1.0.220 : goto v1_s4_0a0100dc')), ctx);
+    assert.match(v.broken[0]!.reason, /map v1_sip4 does not jump to v1_s4_0a0100dc/);
+    // An action chain edited (another device, e.g. renamed; another HOST-ID): the entries
+    // copying through it are wrong, so they are dropped (and added again by the reconciler),
+    // and the chain no good entry uses goes; a deleted device only makes it stale.
+    const tx = 'meta mark set meta mark ^ 0x00000001 dup to "emtx-c0000268" meta mark set meta mark ^ 0x00000001';
+    for (const [edit, why] of [
+      [tx.replace('"emtx-c0000268"', '"vm220"'), /at_c0000268_1 copies to vm220 instead of emtx-c0000268/],
+      [tx.replace(/0x00000001/g, '0x00000002'), /at_c0000268_1 sets HOST-ID 2 instead of 1/],
+    ] as const) {
+      v = verifyTable(parseTableText(KERNEL_TEXT.replace(tx, edit)), ctx);
+      assert.deepEqual(v.good.map((g) => g.n), [2, 3]);
+      assert.deepEqual(v.broken.map((b) => b.n), [1, 4]);
+      assert.match(v.broken[0]!.reason, why);
+      assert.ok(v.dirtyChains.has('at_c0000268_1') && v.dirtyChains.has('v1_sm_020000000220'), [...v.dirtyChains].join(' '));
+    }
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace(tx, tx.replace('"emtx-c0000268"', '14'))), ctx);
+    assert.deepEqual([...v.staleTargets], ['at_c0000268_1']);
+    // An unused action chain, and a rule added by hand to a key chain, are cleaned up.
+    v = verifyTable(parseTableText(KERNEL_TEXT.replace('\tchain dlv_1 {', '\tchain ap_vm220 {\n\t\tdup to "vm220"\n\t}\n\n\tchain dlv_1 {').replace('counter name "c3" jump ap_serv21 comment "e3"\n', 'counter name "c3" jump ap_serv21 comment "e3"\n\t\tcounter drop\n')), ctx);
+    assert.equal(v.good.length, 4);
+    assert.deepEqual([...v.dirtyChains].sort(), ['ap_vm220', 'v1_d4_0a0100d2']);
+  });
+
+  it('set elements: quotes, commas and braces inside comments, wrapped lines', () => {
+    const text = [
+      'table netdev evpn_mirror {',
+      '\tset catalog {',
+      '\t\ttype mark . mark',
+      '\t\telements = { 0x00000001 . 0x00000000 comment "~A s d * a%20b 1 02:00:00:00:02:10 - - x,y L p",',
+      '\t\t\t     0x00000001 . 0x00000001 comment "} { ,", 0x0000000a . 0x00000000 comment "" }',
+      '\t}',
+      '\tchain c {',
+      '\t\tcounter name "c1" dup to "p" comment "e1"',
+      '\t}',
+      '}',
+    ].join('\n');
+    const st = parseTableText(text);
+    assert.deepEqual([...st.catalog.get(1)!], [
+      [0, '~A s d * a%20b 1 02:00:00:00:02:10 - - x,y L p'],
+      [1, '} { ,'],
+    ]);
+    assert.deepEqual([...st.catalog.get(10)!], [[0, '']]);
+    assert.deepEqual(st.rules, [{ chain: 'c', handle: 0, comment: 'e1', target: 'p' }]);
   });
 });
 

@@ -3,7 +3,7 @@
 //
 // - apply(): one `nft -f <file>` transaction per batch (all or nothing); the mirror transmit
 //   devices a batch needs are made first (a leftover device is collected later).
-// - installed(): read back from the kernel (nft -j list table), each entry checked against
+// - installed(): read back from the kernel (nft list table), each entry checked against
 //   the rules really there; inconsistent leftovers (e.g. after a crash or a hand edit) are
 //   removed in one repair transaction and not reported, so the reconciler re-adds them.
 // - heal(): periodic and on demand: the receive/transmit devices (recreated if deleted or
@@ -13,7 +13,7 @@
 //   health() and retried with backoff.
 // - close({ keep: true }) leaves everything in place (graceful restart); otherwise removes
 //   the table and the mirror devices.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MirrorEntry, sameEntry } from '../../monitoring/entries';
@@ -37,8 +37,12 @@ import {
   transitionScript,
   txDeviceName,
 } from './nft-gen';
-import { TableState, indexOf, parseTable, verifyTable } from './readback';
+import { TableState, indexOf, parseTableText, verifyTable } from './readback';
 import { CommandRunner, mustRun } from './runner';
+
+/** Time limit of one `nft -f` batch or table listing: at 100,000 entries either takes tens of
+ * seconds (docs/dataplane.md), more on a loaded machine. */
+const NFT_TIMEOUT_MS = 600_000;
 
 /** The default UDP port of the mirror tunnels (must differ from the tenant VXLAN port). */
 export const DEFAULT_MIRROR_PORT = 4792;
@@ -59,8 +63,12 @@ export interface LinuxDriverOptions {
   clock?: Clock;
   /** Period of the check-and-heal loop, ms (0: only when heal() is called). Default 5000. */
   healIntervalMs?: number;
-  /** Every n-th periodic pass reads the whole table back (default 12). */
+  /** Every n-th periodic pass reads the whole table back (default 12)... */
   fullCheckEvery?: number;
+  /** ...but not before `fullCheckSpacing` times the last full read-back's duration has passed
+   * since it ended (default 20: full read-backs take at most ~5% of the time; at 100,000
+   * entries one takes tens of seconds, see docs/dataplane.md). */
+  fullCheckSpacing?: number;
   /** Retry backoff of a failed heal, ms: first delay and cap. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -95,6 +103,9 @@ export class LinuxMirrorDriver implements MirrorDriver {
   private closed = false;
   private passes = 0;
   private readonly fullEvery: number;
+  private readonly fullSpacing: number;
+  /** The last full read-back: when it ended and how long it took (clock ms). */
+  private lastRead = { at: -Infinity, ms: 0 };
   private state: LinuxDriverHealth = { ok: true, consecutiveFailures: 0, problems: [], lastRepairs: [], repairsTotal: 0 };
 
   constructor(opts: LinuxDriverOptions) {
@@ -106,6 +117,7 @@ export class LinuxMirrorDriver implements MirrorDriver {
     this.bridges = opts.bridges instanceof Map ? new Map(opts.bridges) : new Map(Object.entries(opts.bridges).map(([k, v]) => [Number(k), v]));
     this.healIntervalMs = opts.healIntervalMs ?? 5000;
     this.fullEvery = Math.max(1, opts.fullCheckEvery ?? 12);
+    this.fullSpacing = Math.max(0, opts.fullCheckSpacing ?? 20);
     this.retryMinMs = opts.retryMinMs ?? 200;
     this.retryMaxMs = opts.retryMaxMs ?? 30_000;
     this.retryDelay = this.retryMinMs;
@@ -199,7 +211,8 @@ export class LinuxMirrorDriver implements MirrorDriver {
   }
 
   /** One check-and-heal pass now; resolves with what it repaired (rejects on failure).
-   * `full: false` (the periodic default but every `fullEvery`-th pass) checks devices, access
+   * `full: false` (the periodic default but every `fullEvery`-th pass, spaced by
+   * `fullCheckSpacing` times the last read-back's duration) checks devices, access
    * ports and that the table exists, and reads the whole table back only when one of those
    * changed: a full read-back costs about 2.7 s at 10,000 entries here. */
   heal(opts: { full?: boolean } = {}): Promise<string[]> {
@@ -250,7 +263,9 @@ export class LinuxMirrorDriver implements MirrorDriver {
     this.timer = this.clock.after(ms, () => {
       this.timer = undefined;
       this.passes++;
-      this.heal({ full: this.passes % this.fullEvery === 0 }).then(
+      const full = this.passes >= this.fullEvery && this.clock.now() - this.lastRead.at >= this.fullSpacing * this.lastRead.ms;
+      if (full) this.passes = 0;
+      this.heal({ full }).then(
         () => this.scheduleHeal(this.healIntervalMs),
         () => {
           const d = this.retryDelay;
@@ -272,19 +287,31 @@ export class LinuxMirrorDriver implements MirrorDriver {
     const file = join(dir, 'batch.nft');
     try {
       writeFileSync(file, script, { mode: 0o600 });
-      await mustRun(this.runner, `nft ${what}`, ['nft', '-f', file]);
+      await mustRun(this.runner, `nft ${what}`, ['nft', '-f', file], undefined, NFT_TIMEOUT_MS);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
+  /** The whole table as the kernel holds it. Text, not JSON: nft 1.0.6 prints it with less
+   * CPU; and into a file, not a pipe: nft writes its text unbuffered (about 90 write calls per
+   * entry), which through a pipe to this process costs more than the listing itself
+   * (docs/dataplane.md, read-back). The shell only redirects; table and file are arguments. */
   private async readTable(): Promise<TableState> {
-    const r = await this.runner.run(['nft', '-j', 'list', 'table', 'netdev', this.table]);
-    if (r.code !== 0) {
-      if (/No such file or directory/.test(r.stderr)) return parseTable('');
-      throw new DriverError(`nft read-back failed (in ${this.runner.where})`, r.stderr.trim() || `exit code ${r.code}`);
+    const dir = mkdtempSync(join(tmpdir(), 'evpn-mirror-list-'));
+    const file = join(dir, 'table.txt');
+    try {
+      const t0 = this.clock.now();
+      const r = await this.runner.run(['sh', '-c', 'exec nft list table netdev "$1" > "$2"', 'sh', this.table, file], { timeoutMs: NFT_TIMEOUT_MS });
+      this.lastRead = { at: this.clock.now(), ms: this.clock.now() - t0 };
+      if (r.code !== 0) {
+        if (/No such file or directory/.test(r.stderr)) return parseTableText('');
+        throw new DriverError(`nft read-back failed (nft list table netdev ${this.table} in ${this.runner.where})`, r.stderr.trim() || `exit code ${r.code}`);
+      }
+      return parseTableText(readFileSync(file, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    return parseTable(r.stdout);
   }
 
   private async discoverPorts(): Promise<Map<number, string[]>> {
@@ -309,8 +336,8 @@ export class LinuxMirrorDriver implements MirrorDriver {
     if (v.staleTargets.size) {
       const devs = await this.deviceNames();
       for (const ch of v.staleTargets) {
-        const missing = good.members(ch).map((ne) => copyTarget(ne.entry, this.ctx())).filter((d) => !devs.has(d));
-        if (missing.length) problems.push(`copy target ${[...new Set(missing)].join(', ')} of ${ch} is missing`);
+        const dev = v.chainTargets.get(ch);
+        if (dev !== undefined && !devs.has(dev)) problems.push(`copy target ${dev} of ${ch} is missing`);
         else chains.add(ch);
       }
     }
@@ -413,14 +440,16 @@ export class LinuxMirrorDriver implements MirrorDriver {
     }
   }
 
+  /** Chains whose rules name device `dev`: action chains, and delivery chains (3rd entries). */
   private chainsTargeting(ix: EntryIndex, dev: string): string[] {
-    const out: string[] = [];
+    const out = ix.actionsTargeting(dev);
     for (const [chain, slot] of ix.byChain)
-      for (const id of slot.ids)
-        if (copyTarget(ix.byId.get(id)!.entry, this.ctx()) === dev) {
-          out.push(chain);
-          break;
-        }
+      if (slot.key.kind === 'deliver')
+        for (const id of slot.ids)
+          if (copyTarget(ix.byId.get(id)!.entry, this.ctx()) === dev) {
+            out.push(chain);
+            break;
+          }
     return out;
   }
 
@@ -479,8 +508,8 @@ export class LinuxMirrorDriver implements MirrorDriver {
       const devs = await this.deviceNames();
       const problems: string[] = [];
       for (const ch of v.staleTargets) {
-        const missingDev = ix.members(ch).map((ne) => copyTarget(ne.entry, this.ctx())).filter((d) => !devs.has(d));
-        if (missingDev.length) problems.push(`copy target ${[...new Set(missingDev)].join(', ')} of ${ch} is missing`);
+        const dev = v.chainTargets.get(ch);
+        if (dev !== undefined && !devs.has(dev)) problems.push(`copy target ${dev} of ${ch} is missing`);
         else touched.add(ch);
       }
       const kernelByN = new Map(v.good.map((g) => [g.n, g.entry]));

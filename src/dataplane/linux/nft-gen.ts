@@ -5,26 +5,33 @@
 // One table, `netdev evpn_mirror`, owned by evpn-mirror. Per-packet path (docs/dataplane.md):
 //
 //   port_<p> (ingress hook on each access port p of VNI v)
-//     -> goto v<v>_s:  ether saddr vmap @v<v>_smac   (hit: goto v<v>_sm_<mac>)
+//     -> goto v<v>_s:  ether saddr vmap @v<v>_smac   (hit: jump v<v>_sm_<mac>, then on)
 //                      goto v<v>_si
 //        v<v>_si:      ip saddr vmap @v<v>_sip4 ; ip6 saddr vmap @v<v>_sip6 ; goto v<v>_d
 //        v<v>_d:       ether daddr vmap @v<v>_dmac ; goto v<v>_di
 //        v<v>_di:      ip daddr vmap @v<v>_dip4 ; ip6 daddr vmap @v<v>_dip6   (end: accept)
-//   key chains (one per monitored MAC / IP and side) hold one copy rule per entry and then
-//   continue with the next stage, so a frame costs six hash lookups plus its own copies,
-//   whatever the number of entries. A rule in an IP chain carries `ether saddr != <mac>`
-//   (daddr on the destination side): a frame that matched the entry by MAC was copied in the
-//   MAC chain, so every entry copies a frame at most once even when MAC and IP both match.
+//   key chains (one per monitored MAC / IP and side) hold one copy rule per entry; the map
+//   elements `jump` to them, so the frame returns to its stage afterwards: a frame costs six
+//   hash lookups plus its own copies, whatever the number of entries. A rule in an IP chain
+//   carries `ether saddr != <mac>` (daddr on the destination side): a frame that matched the
+//   entry by MAC was copied in the MAC chain, so every entry copies a frame at most once even
+//   when MAC and IP both match.
+//   A copy rule counts and jumps to the shared chain of its action (one per monitor port or
+//   per remote VTEP and HOST-ID), which makes the copy:
+//     ap_<port>:            dup to "<port>"                       (monitor server is local)
+//     at_<vtep hex>_<H>:    meta mark set meta mark ^ H dup to "<tx dev>" meta mark set meta mark ^ H
+//   the gbp device sends the mark's low 16 bits as the Group Policy ID, and the XOR undoes
+//   itself, so the original frame leaves our chains with exactly the mark it had. Keeping the
+//   copy statements out of the per-entry rules halves what the kernel has to dump on a
+//   read-back (docs/dataplane.md), and a recreated transmit device means rewriting one chain.
 //   rx (ingress hook on the mirror receive device): meta mark (= the VXLAN-GBP Group Policy
-//     ID) vmap @deliver -> dlv_<hostId>: fwd to the monitor server's port; anything else drops.
-//
-// Copies to a remote monitor VTEP: `meta mark set meta mark ^ H dup to "<tx dev>" meta mark
-// set meta mark ^ H`: the gbp device sends the mark's low 16 bits as the Group Policy ID, and
-// the XOR undoes itself, so the original frame leaves our chains with exactly the mark it had.
+//     ID) vmap @deliver -> goto dlv_<hostId>: fwd to the monitor server's port; else drop.
 //
 // Read-back: each entry n has a named counter c<n>, its copy rules carry comment "e<n>", and
-// its exact JSON is kept, base64 in 128-character chunks, as comments of elements `n . k` of
-// the set @catalog (nft comments are limited to 128 characters).
+// the exact entry is kept as comments of elements `n . k` of the set @catalog, in chunks of
+// at most 128 characters (nft's comment limit): a compact text (`~A ...` / `~D ...`, usually
+// one chunk: the kernel's set dump is quadratic in the number of elements, see
+// docs/dataplane.md) or, for an entry that text cannot carry exactly, base64 of its JSON.
 import { AccessEntry, DeliveryEntry, MirrorAction, MirrorEntry } from '../../monitoring/entries';
 
 export const DEFAULT_TABLE = 'evpn_mirror';
@@ -200,10 +207,26 @@ export function copyTarget(e: MirrorEntry, ctx: Pick<NftContext, 'txDevice'>): s
 
 const q = (s: string): string => `"${s}"`;
 
-function copyStatements(a: MirrorAction, ctx: Pick<NftContext, 'txDevice'>): string {
-  if (a.kind === 'local-port') return `dup to ${q(a.port)}`;
-  const h = `0x${a.hostId.toString(16).padStart(4, '0')}`;
-  return `meta mark set meta mark ^ ${h} dup to ${q(ctx.txDevice(a.vtep))} meta mark set meta mark ^ ${h}`;
+/** A shared action chain: what it is called, the device it copies to and, for a tunnel, the
+ * HOST-ID it XORs into the mark around the copy. */
+export interface ActionRef {
+  chain: string;
+  target: string;
+  hostId?: number;
+}
+
+export const isActionChain = (chain: string): boolean => /^a[tp]_/.test(chain);
+
+export function actionRef(a: MirrorAction, ctx: Pick<NftContext, 'txDevice'>): ActionRef {
+  if (a.kind === 'local-port') return { chain: `ap_${a.port}`, target: a.port };
+  return { chain: `at_${ipv4Hex(a.vtep)}_${a.hostId}`, target: ctx.txDevice(a.vtep), hostId: a.hostId };
+}
+
+/** The one rule of an action chain (without `add rule T chain`). */
+export function actionRule(r: ActionRef): string {
+  if (r.hostId === undefined) return `dup to ${q(r.target)}`;
+  const h = `0x${r.hostId.toString(16).padStart(4, '0')}`;
+  return `meta mark set meta mark ^ ${h} dup to ${q(r.target)} meta mark set meta mark ^ ${h}`;
 }
 
 /** The copy rule (without `add rule T chain`) of entry n in key chain `k`. */
@@ -216,29 +239,154 @@ export function copyRule(ne: NumberedEntry, k: KeyRef, ctx: Pick<NftContext, 'tx
     const ae = e as AccessEntry;
     if (k.kind === 'ip') parts.push(`ether ${k.side === 's' ? 'saddr' : 'daddr'} != ${ae.match.mac}`);
     if (ae.match.exceptPorts.length) parts.push(`iifname != { ${[...ae.match.exceptPorts].sort().map(q).join(', ')} }`);
-    parts.push(`counter name ${q(counterName(ne.n))}`, copyStatements(ae.action, ctx));
+    parts.push(`counter name ${q(counterName(ne.n))}`, `jump ${actionRef(ae.action, ctx).chain}`);
   }
   parts.push(`comment ${q(ruleTag(ne.n))}`);
   return parts.join(' ');
 }
 
-/** Where a key chain continues after its copy rules (undefined: it ends, the frame goes on). */
-export function keyChainNext(k: KeyRef): string | undefined {
-  if (k.kind === 'deliver') return undefined;
-  if (k.side === 's') return k.kind === 'mac' ? stage(k.vni, 'si') : stage(k.vni, 'd');
-  return k.kind === 'mac' ? stage(k.vni, 'di') : undefined;
+/** The verdict of a key's map element: key chains of access entries are jumped to (the frame
+ * comes back to its stage), the delivery chain is gone to (its `fwd` ends the frame). */
+export function keyVerdict(k: KeyRef): 'jump' | 'goto' {
+  return k.kind === 'deliver' ? 'goto' : 'jump';
 }
 
-/** The catalog chunks of an entry: base64 of its JSON, COMMENT_MAX characters each. */
+/** Characters a compact-catalog token keeps as they are; anything else is %XX (UTF-8). */
+const SAFE_CHAR = /[A-Za-z0-9._:|@/=+-]/;
+
+function tok(v: string): string | undefined {
+  if (v === '') return undefined;
+  if (v === '-') return '%2D';
+  if (v === '*') return '%2A';
+  let out = '';
+  for (const ch of v) out += SAFE_CHAR.test(ch) ? ch : [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  return out;
+}
+
+function untok(t: string): string {
+  return decodeURIComponent(t);
+}
+
+function numTok(v: unknown): string | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : undefined;
+}
+
+function listTok(v: readonly string[]): string | undefined {
+  if (v.length === 0) return '-';
+  const parts = v.map(tok);
+  return parts.some((p) => p === undefined) ? undefined : parts.join(',');
+}
+
+const untokList = (t: string): string[] => (t === '-' ? [] : t.split(',').map(untok));
+const optTok = (v: string | undefined): string | undefined => (v === undefined ? '-' : tok(v));
+const defaultId = (e: MirrorEntry): string => (e.kind === 'third' ? `third|${e.match.mirrorVni}|${e.match.hostId}` : `${e.session}|${e.kind}`);
+
+/** Canonical JSON (sorted keys): two entries are the same object iff these are equal. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * The compact catalog text of an entry, or undefined when it cannot carry this entry exactly
+ * (an empty string, an unexpected field or value): the caller then stores base64 JSON.
+ *   ~A <f|s kind> <s|d field> <id|*> <session> <vni> <mac> <ipv4|-> <ipv6|-> <except,..|-> L <port>
+ *   ~A ...                                                                           T <vtep> <hostId> <mirrorVni>
+ *   ~D <id|*> <hostId> <mirrorVni> <port> <session,..|->
+ * Tokens are %-escaped (space, comma, quote, ...); `*` = the id the entry kind implies.
+ */
+export function compactEntry(e: MirrorEntry): string | undefined {
+  let parts: (string | undefined)[];
+  const id = e.id === defaultId(e) ? '*' : tok(e.id);
+  if (e.kind === 'third') {
+    parts = ['~D', id, numTok(e.match.hostId), numTok(e.match.mirrorVni), tok(e.action.port), listTok(e.sessions)];
+  } else {
+    const m = e.match;
+    const a = e.action;
+    parts = [
+      '~A',
+      e.kind === 'first' ? 'f' : e.kind === 'second' ? 's' : undefined,
+      m.field === 'source' ? 's' : m.field === 'destination' ? 'd' : undefined,
+      id,
+      tok(e.session),
+      numTok(e.vni),
+      tok(m.mac),
+      optTok(m.ipv4),
+      optTok(m.ipv6),
+      Array.isArray(m.exceptPorts) ? listTok(m.exceptPorts) : undefined,
+      ...(a.kind === 'local-port' ? ['L', tok(a.port)] : a.kind === 'tunnel' ? ['T', tok(a.vtep), numTok(a.hostId), numTok(a.mirrorVni)] : [undefined]),
+    ];
+  }
+  if (parts.some((p) => p === undefined)) return undefined;
+  const text = parts.join(' ');
+  try {
+    // Exactness: what is read back must be this very entry (no field added, lost or changed).
+    if (canonicalJson(decodeCompact(text)) !== canonicalJson(e)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return text;
+}
+
+/** The inverse of compactEntry (throws on malformed text). */
+export function decodeCompact(text: string): MirrorEntry {
+  const t = text.split(' ');
+  const need = (n: number) => {
+    if (t.length !== n) throw new Error(`compact catalog entry has ${t.length} fields, not ${n}`);
+  };
+  const int = (s: string | undefined): number => {
+    if (!s || !/^\d+$/.test(s)) throw new Error(`compact catalog entry: bad number ${JSON.stringify(s)}`);
+    return Number(s);
+  };
+  if (t[0] === '~D') {
+    need(6);
+    const hostId = int(t[2]);
+    const mirrorVni = int(t[3]);
+    return {
+      id: t[1] === '*' ? `third|${mirrorVni}|${hostId}` : untok(t[1]!),
+      kind: 'third',
+      sessions: untokList(t[5]!),
+      match: { hostId, mirrorVni },
+      action: { kind: 'local-port', port: untok(t[4]!) },
+    };
+  }
+  if (t[0] !== '~A') throw new Error(`compact catalog entry of unknown kind ${JSON.stringify(t[0])}`);
+  const kind = t[1] === 'f' ? 'first' : t[1] === 's' ? 'second' : undefined;
+  const field = t[2] === 's' ? 'source' : t[2] === 'd' ? 'destination' : undefined;
+  if (!kind || !field) throw new Error('compact catalog entry: bad kind or field');
+  let action: MirrorAction;
+  if (t[10] === 'L') {
+    need(12);
+    action = { kind: 'local-port', port: untok(t[11]!) };
+  } else if (t[10] === 'T') {
+    need(14);
+    action = { kind: 'tunnel', vtep: untok(t[11]!), hostId: int(t[12]), mirrorVni: int(t[13]) };
+  } else throw new Error('compact catalog entry: bad action');
+  const session = untok(t[4]!);
+  const match: AccessEntry['match'] = { field, mac: untok(t[6]!), exceptPorts: untokList(t[9]!) };
+  if (t[7] !== '-') match.ipv4 = untok(t[7]!);
+  if (t[8] !== '-') match.ipv6 = untok(t[8]!);
+  return { id: t[3] === '*' ? `${session}|${kind}` : untok(t[3]!), kind, session, vni: int(t[5]), match, action };
+}
+
+/** The catalog chunks of an entry (COMMENT_MAX characters each): its compact text, or base64
+ * of its JSON when the compact text cannot carry it exactly. */
 export function catalogChunks(e: MirrorEntry): string[] {
-  const b = Buffer.from(JSON.stringify(e), 'utf8').toString('base64');
+  const b = compactEntry(e) ?? Buffer.from(JSON.stringify(e), 'utf8').toString('base64');
   const out: string[] = [];
   for (let i = 0; i < b.length; i += COMMENT_MAX) out.push(b.slice(i, i + COMMENT_MAX));
   return out;
 }
 
 export function decodeCatalog(chunks: readonly string[]): MirrorEntry {
-  return JSON.parse(Buffer.from(chunks.join(''), 'base64').toString('utf8')) as MirrorEntry;
+  const text = chunks.join('');
+  if (text.startsWith('~')) return decodeCompact(text);
+  return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as MirrorEntry;
 }
 
 /** The fixed part: table, per-VNI stage chains and maps, the receive chain, access-port chains.
@@ -306,18 +454,32 @@ export class EntryIndex {
   readonly byChain = new Map<string, { key: KeyRef; ids: Set<string> }>();
   /** Catalog chunk count per n (what must be deleted when the entry goes). */
   readonly chunks = new Map<number, number>();
+  /** Action chains the entries use, with how many entries use each. */
+  readonly actions = new Map<string, { ref: ActionRef; users: number }>();
 
   clone(): EntryIndex {
     const c = new EntryIndex();
     for (const [id, ne] of this.byId) c.byId.set(id, ne);
     for (const [ch, v] of this.byChain) c.byChain.set(ch, { key: v.key, ids: new Set(v.ids) });
     for (const [n, k] of this.chunks) c.chunks.set(n, k);
+    for (const [a, v] of this.actions) c.actions.set(a, { ref: v.ref, users: v.users });
     return c;
+  }
+
+  /** Action chains used by entries copying to device `dev`. */
+  actionsTargeting(dev: string): string[] {
+    return [...this.actions.values()].filter((a) => a.ref.target === dev).map((a) => a.ref.chain);
   }
 
   add(ne: NumberedEntry, chunks: number): string[] {
     this.byId.set(ne.entry.id, ne);
     this.chunks.set(ne.n, chunks);
+    if (ne.entry.kind !== 'third') {
+      const ref = actionRef(ne.entry.action, { txDevice: txDeviceName });
+      const a = this.actions.get(ref.chain);
+      if (a) a.users++;
+      else this.actions.set(ref.chain, { ref, users: 1 });
+    }
     const touched: string[] = [];
     for (const k of entryKeys(ne.entry)) {
       let slot = this.byChain.get(k.chain);
@@ -333,6 +495,11 @@ export class EntryIndex {
     if (!ne) return [];
     this.byId.delete(id);
     this.chunks.delete(ne.n);
+    if (ne.entry.kind !== 'third') {
+      const name = actionRef(ne.entry.action, { txDevice: txDeviceName }).chain;
+      const a = this.actions.get(name);
+      if (a && --a.users === 0) this.actions.delete(name);
+    }
     const touched: string[] = [];
     for (const k of entryKeys(ne.entry)) {
       const slot = this.byChain.get(k.chain);
@@ -364,7 +531,9 @@ export class EntryIndex {
 export interface Transition {
   before: EntryIndex;
   after: EntryIndex;
-  /** Key chains to rewrite (regenerated from `after`; deleted when `after` has none). */
+  /** Key chains to rewrite (regenerated from `after`; deleted when `after` has none), and
+   * action chains to rewrite (e.g. their device was recreated). Action chains are also
+   * created when `after` needs one `before` did not have, and deleted when no longer used. */
   chains: Iterable<string>;
   /** Entries whose catalog elements and counter go (n, chunk count before). */
   dropped: { n: number; chunks: number }[];
@@ -375,23 +544,43 @@ export interface Transition {
   /** Entries whose counter goes (removed entries, not modified ones). */
   goneCounters: number[];
   /** What the kernel holds, when known better than `before` (repairs after a read-back). */
-  kernel?: { chains: ReadonlySet<string>; maps: ReadonlyMap<string, ReadonlyMap<string, string>> };
+  kernel?: {
+    chains: ReadonlySet<string>;
+    maps: ReadonlyMap<string, ReadonlyMap<string, string>>;
+    /** map -> key -> the element's verdict kind. */
+    mapVerdicts?: ReadonlyMap<string, ReadonlyMap<string, 'jump' | 'goto'>>;
+  };
 }
 
 /** One transaction that takes the table from `before` to `after` for the touched chains. */
 export function transitionScript(ctx: NftContext, t: Transition): string {
   const T = `netdev ${ctx.table}`;
   const L: string[] = [];
+  const touched = new Set(t.chains);
   for (const n of t.newCounters) L.push(`add counter ${T} ${counterName(n)}`);
-  for (const chain of [...new Set(t.chains)].sort()) {
+  // Action chains first: the copy rules jump to them.
+  const had = t.kernel ? new Set([...t.kernel.chains].filter(isActionChain)) : new Set(t.before.actions.keys());
+  for (const [name, a] of [...t.after.actions].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+    if (had.has(name) && !touched.has(name)) continue;
+    L.push(`add chain ${T} ${name}`);
+    L.push(`flush chain ${T} ${name}`);
+    L.push(`add rule ${T} ${name} ${actionRule(a.ref)}`);
+  }
+  for (const chain of [...touched].sort()) {
+    if (isActionChain(chain)) continue;
     const members = t.after.members(chain);
     const key = t.after.byChain.get(chain)?.key ?? t.before.byChain.get(chain)?.key ?? keyFromChain(chain);
     if (!key) continue;
     const existed = t.kernel ? t.kernel.chains.has(chain) : t.before.byChain.has(chain);
-    const linked = t.kernel ? t.kernel.maps.get(key.map)?.get(key.key) === chain : existed;
+    // The element leads to this chain with the right verdict (a kernel element that leads
+    // elsewhere or with the other verdict is replaced).
+    const present = t.kernel ? t.kernel.maps.get(key.map)?.has(key.key) === true : existed;
+    const linked = t.kernel
+      ? t.kernel.maps.get(key.map)?.get(key.key) === chain && (t.kernel.mapVerdicts?.get(key.map)?.get(key.key) ?? keyVerdict(key)) === keyVerdict(key)
+      : existed;
     if (members.length === 0) {
+      if (present) L.push(`delete element ${T} ${key.map} { ${key.key} }`);
       if (!existed) continue;
-      if (linked) L.push(`delete element ${T} ${key.map} { ${key.key} }`);
       L.push(`flush chain ${T} ${chain}`);
       L.push(`delete chain ${T} ${chain}`);
       continue;
@@ -399,9 +588,10 @@ export function transitionScript(ctx: NftContext, t: Transition): string {
     L.push(`add chain ${T} ${chain}`);
     L.push(`flush chain ${T} ${chain}`);
     for (const ne of members) L.push(`add rule ${T} ${chain} ${copyRule(ne, key, ctx)}`);
-    const next = keyChainNext(key);
-    if (next) L.push(`add rule ${T} ${chain} goto ${next}`);
-    if (!linked) L.push(`add element ${T} ${key.map} { ${key.key} : goto ${chain} }`);
+    if (!linked) {
+      if (present) L.push(`delete element ${T} ${key.map} { ${key.key} }`);
+      L.push(`add element ${T} ${key.map} { ${key.key} : ${keyVerdict(key)} ${chain} }`);
+    }
   }
   const del: string[] = [];
   for (const d of t.dropped) for (let k = 0; k < d.chunks; k++) del.push(`${d.n} . ${k}`);
@@ -410,6 +600,12 @@ export function transitionScript(ctx: NftContext, t: Transition): string {
   for (const ne of t.written) catalogChunks(ne.entry).forEach((c, k) => add.push(`${ne.n} . ${k} comment ${q(c)}`));
   for (let i = 0; i < add.length; i += 500) L.push(`add element ${T} catalog { ${add.slice(i, i + 500).join(', ')} }`);
   for (const n of t.goneCounters) L.push(`delete counter ${T} ${counterName(n)}`);
+  // Action chains no entry uses any more (their copy rules are gone above).
+  for (const name of [...had].sort()) {
+    if (t.after.actions.has(name)) continue;
+    L.push(`flush chain ${T} ${name}`);
+    L.push(`delete chain ${T} ${name}`);
+  }
   return L.length ? L.join('\n') + '\n' : '';
 }
 

@@ -35,8 +35,8 @@ export function netnsRunner(ns: string): CommandRunner {
 }
 
 /** Runs a command and throws a DriverError carrying the command's own message on failure. */
-export async function mustRun(r: CommandRunner, what: string, argv: readonly string[], input?: string): Promise<string> {
-  const res = await r.run(argv, input !== undefined ? { input } : {});
+export async function mustRun(r: CommandRunner, what: string, argv: readonly string[], input?: string, timeoutMs?: number): Promise<string> {
+  const res = await r.run(argv, { ...(input !== undefined ? { input } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   if (res.code !== 0) {
     const msg = (res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}`).slice(0, 4000);
     throw new DriverError(`${what} failed (${formatCommand(argv.slice(0, 6))}${argv.length > 6 ? ' ...' : ''} in ${r.where})`, msg);
