@@ -2,8 +2,8 @@
 // where a real data plane is: adding an id that exists, or modifying/removing one that does
 // not, fails the whole batch (so a reconciler that sends a wrong diff is caught), and a
 // failure can be injected to test retries.
-import { MirrorEntry, sameEntry } from '../monitoring/entries';
-import { DriverError, DriverHealth, EntryCounters, EntryOps, MirrorDriver } from './driver';
+import { MirrorEntry } from '../monitoring/entries';
+import { DriverError, DriverHealth, EntryCounters, EntryOps, MirrorDriver, batchProblem } from './driver';
 
 export class MemoryDriver implements MirrorDriver {
   readonly name = 'memory';
@@ -21,19 +21,8 @@ export class MemoryDriver implements MirrorDriver {
   async apply(ops: EntryOps): Promise<void> {
     const injected = this.failures.shift();
     if (injected !== undefined) return this.fail(new DriverError('apply failed', injected));
-    const ids = new Set<string>();
-    const problem = (why: string) => this.fail(new DriverError('batch refused', why));
-    for (const e of [...ops.add, ...ops.modify, ...ops.remove]) {
-      if (ids.has(e.id)) return problem(`entry ${e.id} appears twice in one batch`);
-      ids.add(e.id);
-    }
-    for (const e of ops.add) if (this.entries.has(e.id)) return problem(`add of existing entry ${e.id}`);
-    for (const e of ops.modify) {
-      const cur = this.entries.get(e.id);
-      if (!cur) return problem(`modify of missing entry ${e.id}`);
-      if (sameEntry(cur, e)) return problem(`modify of ${e.id} changes nothing`);
-    }
-    for (const e of ops.remove) if (!this.entries.has(e.id)) return problem(`remove of missing entry ${e.id}`);
+    const problem = batchProblem(ops, (id) => this.entries.get(id));
+    if (problem) return this.fail(new DriverError('batch refused', problem));
     for (const e of ops.remove) this.entries.delete(e.id);
     for (const e of [...ops.add, ...ops.modify]) this.entries.set(e.id, e);
     this.batches.push(ops);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { MirrorEntry, sameEntry } from '../../monitoring/entries';
 import { Clock, TimerHandle, systemClock } from '../../util/clock';
 import { Logger, silentLogger } from '../../util/log';
-import { DriverError, DriverHealth, EntryCounters, EntryOps, MirrorDriver } from '../driver';
+import { DriverError, DriverHealth, EntryCounters, EntryOps, MirrorDriver, batchProblem } from '../driver';
 import { MirrorTunnels } from './devices';
 import {
   DEFAULT_TABLE,
@@ -373,19 +373,9 @@ export class LinuxMirrorDriver implements MirrorDriver {
 
   private async applyLocked(ops: EntryOps): Promise<void> {
     const before = this.index ?? (await this.loadLocked());
-    const ids = new Set<string>();
     const refuse = (why: string) => new DriverError('batch refused', why);
-    for (const e of [...ops.add, ...ops.modify, ...ops.remove]) {
-      if (ids.has(e.id)) throw refuse(`entry ${e.id} appears twice in one batch`);
-      ids.add(e.id);
-    }
-    for (const e of ops.add) if (before.byId.has(e.id)) throw refuse(`add of existing entry ${e.id}`);
-    for (const e of ops.modify) {
-      const cur = before.byId.get(e.id);
-      if (!cur) throw refuse(`modify of missing entry ${e.id}`);
-      if (sameEntry(cur.entry, e)) throw refuse(`modify of ${e.id} changes nothing`);
-    }
-    for (const e of ops.remove) if (!before.byId.has(e.id)) throw refuse(`remove of missing entry ${e.id}`);
+    const problem = batchProblem(ops, (id) => before.byId.get(id)?.entry);
+    if (problem) throw refuse(problem);
     for (const e of [...ops.add, ...ops.modify]) {
       const p = entryProblem(e, { ports: this.bridges as unknown as ReadonlyMap<number, readonly string[]> }, this.mirrorVni);
       if (p) throw refuse(p);
