@@ -3,12 +3,13 @@
 #   bash scripts/bench.sh [options]              BGP EVPN Type-2 ingest (needs root for the namespaces)
 #   bash scripts/bench.sh bgp-ingest [options]   the same
 #   bash scripts/bench.sh monitoring [options]   monitoring core, in-process (no root, no namespaces)
+#   bash scripts/bench.sh dataplane [options]    Linux data plane driver: install rate, read-back, forwarding (root)
 #   bash scripts/bench.sh netconf [options]      NETCONF northbound vs yuma123 netconfd (root for netconfd)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=bgp-ingest
 case "${1:-}" in
-  bgp-ingest | monitoring | netconf)
+  bgp-ingest | monitoring | netconf | dataplane)
     bench=$1
     shift
     ;;
@@ -16,6 +17,7 @@ esac
 bash scripts/setup.sh
 case $bench in
   monitoring) exec node --expose-gc --enable-source-maps dist/bench/monitoring.js "$@" ;;
+  dataplane) exec node --enable-source-maps dist/bench/dataplane.js "$@" ;;
   netconf)
     # yuma123's netconfd is reached through an sshd of its own (private config, loopback);
     # openssh-server is installed only for this benchmark (on Debian this also starts the
