@@ -126,7 +126,9 @@ export class Agent {
     //    in place for now: they are probably right, and they are what the F bit we advertise
     //    promises (RFC 4724 section 3). They are reconciled once we know where MACs are (5).
     if (this.driver instanceof LinuxMirrorDriver) await this.driver.start();
-    // 3. Local MACs from the bridge FDB (the dump is applied before start() returns).
+    // 3. Local MACs from the bridge FDB (the dump is applied before start() returns). The move
+    //    listener comes first: in standalone mode the MACs of the dump must be advertised too.
+    this.core.macs.on('move', (m) => this.onMove(m));
     if (c.dataplane.driver === 'linux' && !(this.driver instanceof MemoryDriver)) {
       this.fdb = new FdbWatcher({ runner: hostRunner(), bridges: c.dataplane.bridges, logger: this.log.child({ component: 'fdb' }) });
       this.fdb.on('event', (e) => {
@@ -136,7 +138,6 @@ export class Agent {
       this.fdb.on('error', (err) => this.log.error('FDB watcher failed', { error: err.message }));
       await this.fdb.start();
     }
-    this.core.macs.on('move', (m) => this.onMove(m));
     // 4. BGP: monitor routes out, Type-2 routes in.
     this.core.setPublisher(this.speaker);
     this.speaker.on('best-changes', (changes) => this.onBgp(changes));

@@ -24,6 +24,8 @@ import {
   Fabric,
   HostName,
   HOSTS,
+  HOST_NAMES,
+  hostOfMac,
   MacMode,
   SESSION_NAME,
   Seen,
@@ -321,6 +323,21 @@ for (const mode of ['alongside-frr', 'standalone'] as const) {
       await f.waitBgpEstablished();
       await noDuplicates(f);
       await trafficExactlyOnce(f, 'e');
+    });
+
+    it('4c. after the restart every VTEP knows where every host is again, with no new ARP (the restarted agent re-advertises what its FDB holds in standalone mode)', async () => {
+      const macs = HOST_NAMES.map((h) => HOSTS[h].mac);
+      const deadline = Date.now() + 10_000;
+      let missing: string[] = [];
+      do {
+        missing = [];
+        for (const no of VTEP_NOS) {
+          const st = await f.state(no, '<mac/>');
+          for (const m of macs) if (!st.macs.some((x) => x.mac === m && x.location.kind !== 'unknown')) missing.push(`VTEP${no} does not know ${hostOfMac(m)}`);
+        }
+        if (missing.length) await sleep(200);
+      } while (missing.length && Date.now() < deadline);
+      assert.deepEqual(missing, []);
     });
 
     it('5. deleting the session over NETCONF removes every entry on every VTEP (state and nftables)', async () => {
