@@ -5,11 +5,12 @@
 #   bash scripts/bench.sh monitoring [options]   monitoring core, in-process (no root, no namespaces)
 #   bash scripts/bench.sh dataplane [options]    Linux data plane driver: install rate, read-back, forwarding (root)
 #   bash scripts/bench.sh netconf [options]      NETCONF northbound vs yuma123 netconfd (root for netconfd)
+#   bash scripts/bench.sh e2e [options]          end to end: N agents behind an FRR RR, commit/move to entries (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=bgp-ingest
 case "${1:-}" in
-  bgp-ingest | monitoring | netconf | dataplane)
+  bgp-ingest | monitoring | netconf | dataplane | e2e)
     bench=$1
     shift
     ;;
@@ -27,5 +28,6 @@ case $bench in
     fi
     exec node --enable-source-maps dist/bench/netconf.js "$@"
     ;;
+  e2e) exec node --enable-source-maps dist/bench/e2e.js "$@" ;;
   *) exec node --enable-source-maps dist/bench/bgp-ingest.js "$@" ;;
 esac
