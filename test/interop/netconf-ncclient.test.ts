@@ -292,18 +292,28 @@ describe('interop: NETCONF persistence across kill -9 during a stream of commits
   it('after kill -9 the restarted server has the last committed config (or the one being committed), and the file parses', async () => {
     const first = await startChild();
     child1 = first.proc;
-    const steps: object[] = [{ s: 'a', op: 'connect', user: 'admin', password: PASSWORD, port: first.port }];
+    const steps: object[] = [{ s: 'a', op: 'connect', user: 'admin', password: PASSWORD, port: first.port, timeout: 5 }];
     steps.push({ s: 'a', op: 'edit_config', target: 'running', config: cfg(server21) });
     for (let i = 0; i < 400; i++)
       steps.push({ s: 'a', op: 'edit_config', target: 'candidate', config: cfg(session(`s${i}`, `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`)) }, { s: 'a', op: 'commit' });
     // Run the stream in the background and kill the server in the middle of it.
+    // The kill is triggered by progress, not by time: on a quiet machine the whole stream
+    // can finish in a couple of seconds. The exit promise exists before anything can exit.
     const py = spawn(PY, [STEPS], { stdio: ['pipe', 'pipe', 'inherit'] });
-    py.stdin.end(JSON.stringify(steps));
+    const exited = new Promise((r) => py.on('exit', r));
     let out = '';
-    py.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 2500));
-    first.proc.kill('SIGKILL');
-    await new Promise((r) => py.on('exit', r));
+    let killed = false;
+    py.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const commits = (out.match(/"op": "commit"/g) ?? []).length;
+      if (!killed && commits >= 150) {
+        killed = true;
+        first.proc.kill('SIGKILL');
+      }
+    });
+    py.stdin.end(JSON.stringify(steps));
+    await exited;
+    assert.ok(killed, `the stream reached 150 commits before the kill (output: ${out.slice(-500)})`);
     const acked = out
       .trim()
       .split('\n')

@@ -27,7 +27,7 @@ def connect(step):
         DefaultDeviceHandler._BASE_CAPABILITIES = [c for c in base if c != BASE11]
     try:
         kw = dict(host=step.get("host", "127.0.0.1"), port=step["port"], username=step["user"],
-                  hostkey_verify=False, timeout=30)
+                  hostkey_verify=False, timeout=step.get("timeout", 30))
         if "password" in step:
             kw["password"] = step["password"]
         if "key" in step:
