@@ -5,7 +5,7 @@
 //
 //   ul (bridge ulbr, 192.0.2.0/24)
 //    |- rr        192.0.2.1    FRR 8.4 zebra + bgpd, EVPN route reflector; tcpdump on its link
-//    |- ops       192.0.2.250  NETCONF helper (bench/e2e/netconf-helper.ts)
+//    |- ops       192.0.2.250  NETCONF helper (src/lab/netconf-helper.ts)
 //    |- probe-o   192.0.2.240  plain BGP speaker (RR client): originates probe Type-2 routes
 //    |- probe-r   192.0.2.241  plain BGP speaker (RR client): receives them
 //    |- v101..v(100+N)         VTEP 192.0.2.<no>, agent (router id, NETCONF) 192.0.2.<no+100>;
@@ -29,8 +29,8 @@ import { sleep, waitUntil } from '../../src/lab/exec';
 import { AgentStateView, EM_NS, Fabric, NETCONF_PASSWORD, NETCONF_PORT, NETCONF_USER, VtepNo, agentConfigYaml, parseState } from '../../src/lab/fabric';
 import { FrrInstance, rrBgpdConf, startFrr } from '../../src/lab/frr';
 import { Lab, LabProcess, Netns } from '../../src/lab/netns';
+import { HelperReply, HelperTarget, NetconfHelperClient } from '../../src/lab/netconf-helper';
 import { hashPassword } from '../../src/netconf/users';
-import type { XmlElement } from '../../src/netconf/xml';
 
 export const ASN = 65000;
 export const RR_IP = '192.0.2.1';
@@ -284,15 +284,6 @@ export class Probe {
   }
 }
 
-interface HelperReply {
-  id: number;
-  ok: boolean;
-  data?: XmlElement;
-  error?: string;
-  t0?: number;
-  t1?: number;
-}
-
 export class E2eLab {
   readonly vteps: VtepNode[] = [];
   rr!: FrrInstance;
@@ -302,10 +293,7 @@ export class E2eLab {
   probeR!: Probe;
   captureFile = '';
   private capture: LabProcess | undefined;
-  private helper: LabProcess | undefined;
-  private helperSeq = 0;
-  private readonly helperWaiters = new Map<number, (r: HelperReply) => void>();
-  private helperErr = '';
+  private helper: NetconfHelperClient | undefined;
   /** VTEP number of each monitored host (index = host number). */
   readonly hostAt: number[] = [];
   private readonly say: (line: string) => void;
@@ -510,50 +498,14 @@ export class E2eLab {
 
   // ----- NETCONF (through the helper in the ops namespace)
 
-  target(no: number): { host: string; port: number; user: string; password: string } {
-    return { host: agentIp(no), port: NETCONF_PORT, user: NETCONF_USER, password: NETCONF_PASSWORD };
+  /** A VTEP agent's NETCONF address; sessions get 30 s to open (32 agents start at once). */
+  target(no: number): HelperTarget & { timeoutMs: number } {
+    return { host: agentIp(no), port: NETCONF_PORT, user: NETCONF_USER, password: NETCONF_PASSWORD, timeoutMs: 30_000 };
   }
 
-  private ensureHelper(): LabProcess {
-    if (this.helper?.running) return this.helper;
-    const p = this.ops.spawn([process.execPath, '--enable-source-maps', path.join(__dirname, 'netconf-helper.js')], { name: 'netconf-helper', log: 'pipe' });
-    boost(p.pid);
-    this.helper = p;
-    readline.createInterface({ input: p.child.stdout! }).on('line', (line) => {
-      let r: HelperReply;
-      try {
-        r = JSON.parse(line) as HelperReply;
-      } catch {
-        return;
-      }
-      const w = this.helperWaiters.get(r.id);
-      if (w) {
-        this.helperWaiters.delete(r.id);
-        w(r);
-      }
-    });
-    p.child.stderr!.on('data', (b: Buffer) => (this.helperErr = (this.helperErr + b.toString()).slice(-4000)));
-    void p.exited.then(() => {
-      for (const [id, w] of this.helperWaiters) w({ id, ok: false, error: `netconf helper exited: ${this.helperErr}` });
-      this.helperWaiters.clear();
-    });
-    return p;
-  }
-
-  helperCall(req: Record<string, unknown>, timeoutMs = 30_000): Promise<HelperReply> {
-    const p = this.ensureHelper();
-    const id = ++this.helperSeq;
-    return new Promise<HelperReply>((resolve) => {
-      const timer = setTimeout(() => {
-        this.helperWaiters.delete(id);
-        resolve({ id, ok: false, error: `no answer from the netconf helper within ${timeoutMs} ms` });
-      }, timeoutMs);
-      this.helperWaiters.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      });
-      p.child.stdin!.write(`${JSON.stringify({ id, ...req })}\n`);
-    });
+  helperCall(req: Parameters<NetconfHelperClient['call']>[0], timeoutMs = 30_000): Promise<HelperReply> {
+    // Raised priority: the helper stamps the start of every timed edit.
+    return (this.helper ??= new NetconfHelperClient(this.ops, (p) => boost(p.pid))).call(req, timeoutMs);
   }
 
   /** <edit-config> on running of a VTEP's agent: the helper's stamps around the RPC. */
@@ -642,7 +594,7 @@ export class E2eLab {
     }
     const frr = procTimes(this.rr.bgpd.pid).self + procTimes(this.rr.zebra.pid).self;
     let harness = 0;
-    for (const p of [this.capture, this.helper, this.probeO?.proc, this.probeR?.proc, ...this.vteps.map((v) => v.nft?.proc)]) harness += procTimes(p?.pid).self;
+    for (const p of [this.capture, this.helper?.process, this.probeO?.proc, this.probeR?.proc, ...this.vteps.map((v) => v.nft?.proc)]) harness += procTimes(p?.pid).self;
     const u = process.cpuUsage();
     harness += (u.user + u.system) / 1000;
     const c = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);

@@ -22,8 +22,8 @@
 //   static head-end replication lists; the agents advertise their local MACs (Type-2 with
 //   MAC Mobility) for the monitoring.
 //
-// NETCONF <get> state is read through one helper process in the ops namespace (this file run
-// with --netconf-helper, on the project's NetconfClient); ncclient and evpn-mirrorctl run there
+// NETCONF <get> state is read through one helper process in the ops namespace
+// (src/lab/netconf-helper.ts, on the project's NetconfClient); ncclient and evpn-mirrorctl run there
 // too (opsExec). Everything is removed by destroy(), on failure and on Ctrl-C (Lab).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,6 +31,7 @@ import * as readline from 'node:readline';
 import { run, RunOptions, RunResult, sleep, waitUntil } from './exec';
 import { FrrInstance, rrBgpdConf, startFrr, vtepBgpdConf } from './frr';
 import { Lab, LabProcess, Netns } from './netns';
+import { HelperReply, NetconfHelperClient } from './netconf-helper';
 import { utils as sshUtils } from 'ssh2';
 import { hashPassword } from '../netconf/users';
 import type { XmlElement } from '../netconf/xml';
@@ -424,14 +425,6 @@ export function leafConfig(no: VtepNo): string {
   return vtepBgpdConf({ asn: ASN, routerId: vtepIp(no), hostname: `leaf${no}`, neighbors: [RR_IP], timers: { keepalive: 3, hold: 9 } });
 }
 
-interface HelperReply {
-  id: number;
-  ok: boolean;
-  data?: XmlElement;
-  error?: string;
-  kind?: string;
-}
-
 export class Fabric {
   readonly lab: Lab;
   readonly macMode: MacMode;
@@ -443,10 +436,7 @@ export class Fabric {
   readonly hosts = new Map<HostName, HostNode>();
   private readonly progress: (line: string) => void;
   private readonly agentLogLevel: string;
-  private helper: LabProcess | undefined;
-  private helperSeq = 0;
-  private readonly helperWaiters = new Map<number, (r: HelperReply) => void>();
-  private helperErr = '';
+  private helper: NetconfHelperClient | undefined;
   private captureSeq = 0;
   private passwordHash: string | undefined;
 
@@ -703,48 +693,8 @@ export class Fabric {
     return { host: agentIp(no), port: NETCONF_PORT, user: NETCONF_USER, password: NETCONF_PASSWORD };
   }
 
-  private ensureHelper(): LabProcess {
-    if (this.helper?.running) return this.helper;
-    const p = this.ops.spawn([process.execPath, '--enable-source-maps', __filename, '--netconf-helper'], { name: 'netconf-helper', log: 'pipe' });
-    this.helper = p;
-    const rl = readline.createInterface({ input: p.child.stdout! });
-    rl.on('line', (line) => {
-      let r: HelperReply;
-      try {
-        r = JSON.parse(line) as HelperReply;
-      } catch {
-        return;
-      }
-      const w = this.helperWaiters.get(r.id);
-      if (w) {
-        this.helperWaiters.delete(r.id);
-        w(r);
-      }
-    });
-    p.child.stderr!.on('data', (b: Buffer) => {
-      this.helperErr = (this.helperErr + b.toString()).slice(-4000);
-    });
-    void p.exited.then(() => {
-      for (const [id, w] of this.helperWaiters) w({ id, ok: false, error: `netconf helper exited: ${this.helperErr}`, kind: 'helper' });
-      this.helperWaiters.clear();
-    });
-    return p;
-  }
-
-  private helperCall(req: Record<string, unknown>, timeoutMs = 15_000): Promise<HelperReply> {
-    const p = this.ensureHelper();
-    const id = ++this.helperSeq;
-    return new Promise<HelperReply>((resolve) => {
-      const timer = setTimeout(() => {
-        this.helperWaiters.delete(id);
-        resolve({ id, ok: false, error: `no answer from the netconf helper within ${timeoutMs} ms`, kind: 'timeout' });
-      }, timeoutMs);
-      this.helperWaiters.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      });
-      p.child.stdin!.write(`${JSON.stringify({ id, ...req })}\n`);
-    });
+  private helperCall(req: Parameters<NetconfHelperClient['call']>[0], timeoutMs = 15_000): Promise<HelperReply> {
+    return (this.helper ??= new NetconfHelperClient(this.ops)).call(req, timeoutMs);
   }
 
   /** NETCONF <get> with a subtree filter (default: the whole evpn-mirror tree) on a VTEP's agent: the <data> element. */
@@ -973,55 +923,3 @@ export class Fabric {
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// The NETCONF helper: `node fabric.js --netconf-helper`, run in the ops namespace. Reads
-// JSON lines {id, op: get|edit, host, port, user, password, filter?, config?} and answers
-// {id, ok, data?|error?}, keeping one NETCONF session per agent (reopened after a failure).
-
-async function netconfHelper(): Promise<void> {
-  const { NetconfClient, NetconfTransportError } = await import('../netconf/client');
-  type Client = InstanceType<typeof NetconfClient>;
-  const clients = new Map<string, Promise<Client>>();
-  const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  const rl = readline.createInterface({ input: process.stdin });
-  rl.on('close', () => {
-    void Promise.allSettled([...clients.values()].map(async (c) => (await c).close())).then(() => process.exit(0));
-  });
-  rl.on('line', (line) => {
-    void (async () => {
-      let req: { id: number; op: string; host: string; port: number; user: string; password: string; filter?: string; config?: string };
-      try {
-        req = JSON.parse(line);
-      } catch {
-        return;
-      }
-      const key = `${req.host}:${req.port}:${req.user}`;
-      try {
-        let cp = clients.get(key);
-        if (!cp) {
-          cp = NetconfClient.connect({ host: req.host, port: req.port, username: req.user, password: req.password, timeoutMs: 10_000 });
-          clients.set(key, cp);
-          cp.catch(() => clients.delete(key));
-        }
-        const c = await cp;
-        if (req.op === 'get') out({ id: req.id, ok: true, data: await c.get(req.filter) });
-        else if (req.op === 'edit') {
-          await c.editConfig('running', req.config ?? '');
-          out({ id: req.id, ok: true });
-        } else out({ id: req.id, ok: false, error: `unknown op ${req.op}` });
-      } catch (e) {
-        const err = e as Error;
-        if (err instanceof NetconfTransportError) {
-          const cp = clients.get(key);
-          clients.delete(key);
-          void cp?.then((c) => c.close()).catch(() => undefined);
-        }
-        out({ id: req.id, ok: false, error: err.message, kind: err instanceof NetconfTransportError ? err.kind : 'rpc' });
-      }
-    })();
-  });
-}
-
-if (require.main === module && process.argv[2] === '--netconf-helper') {
-  void netconfHelper();
-}
