@@ -6,7 +6,6 @@
 // client sends can take the server down: malformed XML gets malformed-message (base:1.1;
 // operation-failed for base:1.0-only sessions, where that tag does not exist) and the session
 // stays up; a framing error closes only that session (there is no way to resynchronise).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Clock, systemClock } from '../util/clock';
 import { TypedEmitter } from '../util/events';
@@ -14,16 +13,17 @@ import { Logger, silentLogger } from '../util/log';
 import { Datastores, DatastoreName } from './datastore';
 import { BASE_NS, RpcError, errorsXml, rpcError } from './errors';
 import { DataNode, dataToXml, filterSiblings, leafNode } from './filter';
-import { EM_MODULE, EM_NS, EM_REVISION } from './schema';
+import { MONITORING_NS, findModule, moduleCapabilities, moduleText, modulesState, monitoringSchemas } from './library';
+import { EM_NS } from './schema';
 import { ConfigNode, DefaultOperation, ErrorOption, applyEdit, fromXml, toData } from './tree';
 import { NorthboundConfig, validateDatastore } from './validate';
 import { XmlElement, XmlError, attr, child, escapeAttr, escapeText, parseXml } from './xml';
 
-export const MONITORING_NS = 'urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring';
+export { MONITORING_NS };
 const BASE_10 = 'urn:ietf:params:netconf:base:1.0';
 const BASE_11 = 'urn:ietf:params:netconf:base:1.1';
 
-/** Exactly what this server implements (RFC 6241 section 8, RFC 6022). */
+/** Exactly what this server implements (RFC 6241 section 8; modules: library.ts). */
 export const CAPABILITIES: readonly string[] = [
   BASE_10,
   BASE_11,
@@ -33,8 +33,7 @@ export const CAPABILITIES: readonly string[] = [
   'urn:ietf:params:netconf:capability:rollback-on-error:1.0',
   'urn:ietf:params:netconf:capability:validate:1.1',
   'urn:ietf:params:netconf:capability:startup:1.0',
-  `${EM_NS}?module=${EM_MODULE}&revision=${EM_REVISION}`,
-  `${MONITORING_NS}?module=ietf-netconf-monitoring&revision=2010-10-04`,
+  ...moduleCapabilities(),
 ];
 
 import { Role } from './users';
@@ -108,7 +107,7 @@ export interface NetconfServerOptions {
   datastores: Datastores;
   /** Operational state; `want` names the state lists a <get> filter asks for (all when absent). */
   state?: (want?: ReadonlySet<StateList>) => AgentState | Promise<AgentState>;
-  /** Directory holding evpn-mirror.yang for <get-schema> (default: the package's yang/). */
+  /** Directory holding the modules of library.ts for <get-schema> (default: the package's yang/). */
   yangDir?: string;
   helloTimeoutMs?: number;
   clock?: Clock;
@@ -351,7 +350,7 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
       if (data.length) data[0]!.children!.push(stateNode);
       else data.push({ name: 'evpn-mirror', ns: EM_NS, children: [stateNode] });
     }
-    data.push(this.monitoringState());
+    data.push(this.monitoringState(), modulesState());
     return `<data>${dataToXml(filter ? filterSiblings(data, filter.children) : data)}</data>`;
   }
 
@@ -472,10 +471,10 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
     const version = child(op, 'version', MONITORING_NS)?.text.trim();
     const format = child(op, 'format', MONITORING_NS)?.text.trim();
     if (!id) throw rpcError('protocol', 'missing-element', '<get-schema> needs an <identifier>', { info: [['bad-element', 'identifier']] });
-    if (id !== EM_MODULE || (version && version !== EM_REVISION) || (format && !/(^|:)yang$/.test(format)))
+    const m = findModule(id, version || undefined);
+    if (!m || (format && !/(^|:)yang$/.test(format)))
       throw rpcError('application', 'invalid-value', `no schema '${id}'${version ? ` revision ${version}` : ''}${format ? ` in format ${format}` : ''}`);
-    const dir = this.opts.yangDir ?? join(__dirname, '..', '..', '..', 'yang');
-    const text = readFileSync(join(dir, `${EM_MODULE}.yang`), 'utf8');
+    const text = moduleText(this.opts.yangDir ?? join(__dirname, '..', '..', '..', 'yang'), m);
     return `<data xmlns="${MONITORING_NS}">${escapeText(text)}</data>`;
   }
 
@@ -491,15 +490,7 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
     return node('netconf-state', [
       node('capabilities', CAPABILITIES.map((c) => ({ name: 'capability', ns, value: c }))),
       node('datastores', datastores),
-      node('schemas', [
-        node('schema', [
-          ...leafNode('identifier', ns, EM_MODULE),
-          ...leafNode('version', ns, EM_REVISION),
-          ...leafNode('format', ns, 'yang'),
-          ...leafNode('namespace', ns, EM_NS),
-          ...leafNode('location', ns, 'NETCONF'),
-        ]),
-      ]),
+      monitoringSchemas(),
       node(
         'sessions',
         [...this.sessions.values()].map((s) =>

@@ -141,7 +141,9 @@ describe('interop: ncclient against our NETCONF server over SSH', function () {
     assert.equal(r[0]!.framing, 'chunked');
     assert.equal(r[1]!.framing, 'eom');
     assert.ok(r[0]!.capabilities!.includes('urn:ietf:params:netconf:capability:confirmed-commit:1.1'));
-    assert.ok(r[0]!.capabilities!.some((c) => c.startsWith(`${EM}?module=evpn-mirror`)));
+    // RFC 7950 section 5.6.4: our YANG 1.1 module is announced through the YANG library.
+    assert.ok(r[0]!.capabilities!.some((c) => /^urn:ietf:params:netconf:capability:yang-library:1\.0\?revision=2016-06-21&module-set-id=\w+$/.test(c)));
+    assert.ok(r[0]!.capabilities!.includes('urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring?module=ietf-netconf-monitoring&revision=2010-10-04'));
   });
 
   it('edit-config of sessions on running, get-config, get with a subtree filter', async () => {
@@ -152,6 +154,8 @@ describe('interop: ncclient against our NETCONF server over SSH', function () {
       { s: 'a', op: 'get_config', source: 'running', filter: `<evpn-mirror xmlns="${EM}"><session><name>web2</name></session></evpn-mirror>` },
       { s: 'a', op: 'get', filter: `<netconf-state xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><schemas/></netconf-state>` },
       { s: 'a', op: 'get_schema', identifier: 'evpn-mirror' },
+      { s: 'a', op: 'get', filter: `<modules-state xmlns="urn:ietf:params:xml:ns:yang:ietf-yang-library"><module><name>evpn-mirror</name></module></modules-state>` },
+      { s: 'a', op: 'get_schema', identifier: 'ietf-inet-types' },
     ]);
     allOk(r);
     assert.deepEqual(sessionNames(r[2]!.xml), ['web1', 'web2']);
@@ -159,6 +163,8 @@ describe('interop: ncclient against our NETCONF server over SSH', function () {
     assert.match(r[3]!.xml!, /<direction>to-host<\/direction>/);
     assert.match(r[4]!.xml!, /<identifier>evpn-mirror<\/identifier>/);
     assert.match(r[5]!.text!, /^module evpn-mirror/);
+    assert.match(r[6]!.xml!, /<module><name>evpn-mirror<\/name><revision>\d{4}-\d\d-\d\d<\/revision><namespace>urn:evpn-mirror:yang:evpn-mirror<\/namespace><conformance-type>implement<\/conformance-type><\/module>/);
+    assert.match(r[7]!.text!, /^module ietf-inet-types/);
     assert.deepEqual(commits.at(-1)!.monitoring.sessions.map((s) => s.name), ['web1', 'web2']);
   });
 

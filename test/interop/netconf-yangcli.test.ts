@@ -1,6 +1,7 @@
 // Interop: yangcli (yuma123 2.13, Debian package yangcli) against our NETCONF server over SSH
 // on loopback. yangcli is a schema-driven client: after the hello it loads every module the
-// server announces, fetching those it does not have (ours, evpn-mirror) with <get-schema>
+// server announces (in the hello and in the YANG library's /modules-state), fetching those it
+// does not have (ours, evpn-mirror) with <get-schema>
 // (RFC 6022), then runs the command. Covered: reading the configuration with sget,
 // get-config and get; writing through the candidate (merge + commit); a server-side
 // validation error shown as an rpc-error. Not covered, by design: yangcli's xget/xget-config
@@ -138,7 +139,9 @@ describe('interop: yangcli (yuma123) against our NETCONF server over SSH', funct
   it('fetches our module with <get-schema>, then reads the sessions with sget /evpn-mirror', async () => {
     const r = await yangcli(['--log-level=debug', '--run-command=sget /evpn-mirror']);
     assert.equal(r.code, 0, r.out);
-    // yangcli has no copy of evpn-mirror: it asks the server for it.
+    // The hello does not list evpn-mirror (a YANG 1.1 module, RFC 7950 section 5.6.4): yangcli
+    // finds it in the YANG library's /modules-state, has no copy of it, and asks the server.
+    assert.match(r.out, /Sending yang-library \/modules-state <get> autoload request/);
     assert.match(r.out, /Module 'evpn-mirror' not available, will try <get-schema>/);
     assert.match(r.out, /Got autoload reply for 'evpn-mirror' r'2026-11-21'/);
     assert.match(r.out, /RPC Data Reply \d+ for session \d+/);

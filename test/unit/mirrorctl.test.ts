@@ -12,7 +12,7 @@ import { formatTable, parseMacs } from '../../src/cli/evpn-mirrorctl';
 import { NetconfClient } from '../../src/netconf/client';
 import { BASE_NS } from '../../src/netconf/errors';
 import { EM_NS } from '../../src/netconf/schema';
-import { AgentState } from '../../src/netconf/server';
+import { SAMPLE_STATE as STATE } from '../support/netconf-mem';
 import { NetconfService } from '../../src/netconf/service';
 import { hashPassword, type NetconfUser } from '../../src/netconf/users';
 import { child, parseXml } from '../../src/netconf/xml';
@@ -28,49 +28,6 @@ const USERS: NetconfUser[] = [
   { name: 'operator', role: 'read-write', authorizedKeys: [opKey.public] },
 ];
 
-const STATE: AgentState = {
-  sessions: [
-    {
-      id: '10.0.0.1:7',
-      name: 'web1',
-      origin: 'local',
-      vni: 10010,
-      hostMac: '02:00:00:00:02:10',
-      hostId: 21,
-      direction: 'both',
-      status: 'active',
-      roles: ['first', 'second'],
-      hostLocation: { kind: 'local', port: 'swp3' },
-      monitorLocation: { kind: 'remote', vtep: '10.0.0.2' },
-    },
-    {
-      id: '10.0.0.9:1',
-      name: '10.0.0.9:1',
-      origin: 'remote',
-      vni: 10020,
-      hostMac: '02:00:00:00:03:30',
-      hostId: 22,
-      direction: 'from-host',
-      status: 'monitor-unknown',
-      roles: [],
-      hostLocation: { kind: 'unknown' },
-      monitorLocation: { kind: 'unknown' },
-    },
-  ],
-  entries: [
-    { id: 'e1', kind: 'first', sessions: ['10.0.0.1:7'], match: 'src 02:00:00:00:02:10 on swp3', action: 'mirror to 10.0.0.2 gbp 21', packets: 1234, bytes: 98765 },
-    { id: 'e2', kind: 'second', sessions: ['10.0.0.1:7'], match: 'dst 02:00:00:00:02:10', action: 'mirror to 10.0.0.2 gbp 21' },
-  ],
-  bgpPeers: [
-    { address: '10.0.0.254', state: 'Established', prefixesReceived: 42 },
-    { address: '10.0.0.253', state: 'Active', prefixesReceived: 0 },
-  ],
-  macs: [
-    { vni: 10010, mac: '02:00:00:00:02:10', location: { kind: 'local', port: 'swp3' }, sequence: 0, sticky: false, duplicate: false },
-    { vni: 10010, mac: '02:00:00:00:00:21', location: { kind: 'remote', vtep: '10.0.0.2' }, sequence: 3, sticky: true, duplicate: false },
-    { vni: 10020, mac: '02:00:00:00:02:10', location: { kind: 'remote', vtep: '10.0.0.9' }, sequence: 1, sticky: false, duplicate: true },
-  ],
-};
 
 interface Run {
   code: number | null;

@@ -8,80 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Datastores } from '../../src/netconf/datastore';
 import { BASE_NS } from '../../src/netconf/errors';
-import { CAPABILITIES, NetconfServer, Role, TransportSession } from '../../src/netconf/server';
+import { CAPABILITIES, NetconfServer } from '../../src/netconf/server';
 import { NorthboundConfig } from '../../src/netconf/validate';
-import { XmlElement, child, parseXml } from '../../src/netconf/xml';
+import { XmlElement, child } from '../../src/netconf/xml';
 import { ManualClock } from '../../src/util/clock';
-import { TypedEmitter } from '../../src/util/events';
+import { MemClient as Client, MemTransport } from '../support/netconf-mem';
 
 const EM = 'urn:evpn-mirror:yang:evpn-mirror';
-
-class MemTransport extends TypedEmitter<{ message: (xml: string) => void; close: () => void; error: (e: Error) => void }> implements TransportSession {
-  readonly out: string[] = [];
-  chunked = false;
-  closed = false;
-  private waiters: ((xml: string) => void)[] = [];
-  constructor(
-    readonly user: string,
-    readonly role: Role,
-    readonly remoteAddress = '127.0.0.1',
-  ) {
-    super();
-  }
-  send(xml: string): void {
-    const w = this.waiters.shift();
-    if (w) w(xml);
-    else this.out.push(xml);
-  }
-  useChunked(): void {
-    this.chunked = true;
-  }
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.emit('close');
-  }
-  next(): Promise<string> {
-    const x = this.out.shift();
-    if (x !== undefined) return Promise.resolve(x);
-    return new Promise((r) => this.waiters.push(r));
-  }
-  deliver(xml: string): void {
-    this.emit('message', xml);
-  }
-}
-
-let msgId = 0;
-
-class Client {
-  readonly t: MemTransport;
-  sessionId = 0;
-  constructor(
-    readonly server: NetconfServer,
-    user = 'admin',
-    role: Role = 'read-write',
-  ) {
-    this.t = new MemTransport(user, role);
-  }
-  async open(caps = ['urn:ietf:params:netconf:base:1.0', 'urn:ietf:params:netconf:base:1.1']): Promise<XmlElement> {
-    this.server.attach(this.t);
-    const hello = parseXml(await this.t.next());
-    this.sessionId = Number(child(hello, 'session-id')!.text);
-    this.t.deliver(`<hello xmlns="${BASE_NS}"><capabilities>${caps.map((c) => `<capability>${c}</capability>`).join('')}</capabilities></hello>`);
-    return hello;
-  }
-  async raw(xml: string): Promise<XmlElement> {
-    this.t.deliver(xml);
-    return parseXml(await this.t.next());
-  }
-  rpc(body: string, attrs = ''): Promise<XmlElement> {
-    return this.raw(`<rpc xmlns="${BASE_NS}" message-id="${++msgId}"${attrs}>${body}</rpc>`);
-  }
-  async ok(body: string): Promise<void> {
-    const r = await this.rpc(body);
-    assert.ok(child(r, 'ok'), `expected <ok/>, got ${errorsOf(r).map((e) => `${e.tag}: ${e.message}`).join('; ') || 'data'}`);
-  }
-}
 
 interface ErrorSeen {
   type: string;
@@ -189,10 +122,10 @@ describe('NETCONF server (RFC 6241) over an in-memory transport', () => {
   });
 
   it('every <rpc> attribute is echoed on the <rpc-reply>, in the base namespace', async () => {
-    const r = await c.rpc('<get-config><source><running/></source></get-config>', ' xmlns:ex="urn:example" ex:user-id="fred"');
+    const r = await c.raw(`<rpc xmlns="${BASE_NS}" message-id="echo-77" xmlns:ex="urn:example" ex:user-id="fred"><get-config><source><running/></source></get-config></rpc>`);
     assert.equal(r.local, 'rpc-reply');
     assert.equal(r.ns, BASE_NS);
-    assert.equal(r.attrs.find((a) => a.local === 'message-id')?.value, String(msgId));
+    assert.equal(r.attrs.find((a) => a.local === 'message-id')?.value, 'echo-77');
     const ex = r.attrs.find((a) => a.local === 'user-id');
     assert.deepEqual([ex?.ns, ex?.value], ['urn:example', 'fred']);
   });
@@ -376,11 +309,52 @@ describe('NETCONF server (RFC 6241) over an in-memory transport', () => {
     assert.ok(sessions.some((s) => child(s, 'session-id')?.text === String(c.sessionId)));
   });
 
-  it('get-schema returns the YANG module text', async () => {
-    const r = await c.rpc('<get-schema xmlns="urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"><identifier>evpn-mirror</identifier><format>yang</format></get-schema>');
+  it('get-schema returns the text of every module the library lists, and refuses others with invalid-value', async () => {
+    const NM = 'urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring';
+    const schema = (inner: string) => `<get-schema xmlns="${NM}">${inner}</get-schema>`;
+    const r = await c.rpc(schema('<identifier>evpn-mirror</identifier><format>yang</format>'));
     const text = child(r, 'data')!.text;
     assert.match(text, /^module evpn-mirror \{/);
     assert.equal(text, readFileSync(join(__dirname, '..', '..', '..', 'yang', 'evpn-mirror.yang'), 'utf8'));
+    // Our module imports these two (RFC 6991): a manager must be able to fetch them too.
+    for (const [name, rev] of [['ietf-yang-types', '2013-07-15'], ['ietf-inet-types', '2013-07-15'], ['ietf-netconf-monitoring', '2010-10-04'], ['ietf-yang-library', '2016-06-21']]) {
+      const t = child(await c.rpc(schema(`<identifier>${name}</identifier><version>${rev}</version>`)), 'data')!.text;
+      assert.match(t, new RegExp(`^module ${name} \\{`), name);
+      assert.match(t, new RegExp(`revision "?${rev}"? \\{`), name);
+    }
+    await expectError(c, schema('<identifier>ietf-netconf-acm</identifier>'), 'invalid-value', { type: 'application' }, /no schema 'ietf-netconf-acm'/);
+    await expectError(c, schema('<identifier>evpn-mirror</identifier><version>2001-01-01</version>'), 'invalid-value', {}, /revision 2001-01-01/);
+    await expectError(c, schema('<identifier>evpn-mirror</identifier><format>yin</format>'), 'invalid-value', {}, /format yin/);
+    await expectError(c, schema(''), 'missing-element', { info: { 'bad-element': 'identifier' } });
+  });
+
+  it('YANG library (RFC 7950 section 5.6.4): the hello lists YANG 1.0 modules and yang-library:1.0; /modules-state lists every module; schemas match', async () => {
+    const d = new Client(server);
+    const caps = child(await d.open(), 'capabilities')!.children.map((x) => x.text);
+    const lib = caps.filter((x) => x.startsWith('urn:ietf:params:netconf:capability:yang-library:1.0?'));
+    assert.equal(lib.length, 1, caps.join('\n'));
+    const setId = /[?&]module-set-id=([^&]+)/.exec(lib[0]!)?.[1];
+    assert.ok(setId);
+    assert.match(lib[0]!, /[?&]revision=2016-06-21(&|$)/);
+    assert.ok(caps.includes('urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring?module=ietf-netconf-monitoring&revision=2010-10-04'));
+    assert.ok(!caps.some((x) => x.includes('module=evpn-mirror')), 'a YANG 1.1 module is announced by the library only');
+    const YL = 'urn:ietf:params:xml:ns:yang:ietf-yang-library';
+    const ms = child(dataOf(await d.rpc(`<get><filter type="subtree"><modules-state xmlns="${YL}"/></filter></get>`)), 'modules-state', YL)!;
+    assert.equal(child(ms, 'module-set-id')!.text, setId);
+    const mods = ms.children.filter((m) => m.local === 'module').map((m) => `${child(m, 'name')!.text}@${child(m, 'revision')!.text} ${child(m, 'conformance-type')!.text}`);
+    assert.deepEqual(mods.sort(), [
+      'evpn-mirror@2026-11-21 implement',
+      'ietf-inet-types@2013-07-15 import',
+      'ietf-netconf-monitoring@2010-10-04 implement',
+      'ietf-yang-library@2016-06-21 implement',
+      'ietf-yang-types@2013-07-15 import',
+    ]);
+    const NM = 'urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring';
+    const schemas = child(child(dataOf(await d.rpc(`<get><filter type="subtree"><netconf-state xmlns="${NM}"><schemas/></netconf-state></filter></get>`)), 'netconf-state')!, 'schemas')!;
+    assert.deepEqual(schemas.children.map((x) => `${child(x, 'identifier')!.text}@${child(x, 'version')!.text}`).sort(), mods.map((m) => m.split(' ')[0]).sort());
+    // Content match on the module list, the way yangcli and Huawei's examples ask.
+    const one = child(dataOf(await d.rpc(`<get><filter type="subtree"><modules-state xmlns="${YL}"><module><name>evpn-mirror</name></module></modules-state></filter></get>`)), 'modules-state')!;
+    assert.deepEqual(one.children.map((x) => child(x, 'namespace')?.text), [EM]);
   });
 
   it('persistence: running is saved to startup on every commit and a restart comes back with it', async () => {

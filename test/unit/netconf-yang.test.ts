@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { BASE_NS } from '../../src/netconf/errors';
 import { ConfigNode, applyEdit, toXml } from '../../src/netconf/tree';
 import { validateDatastore } from '../../src/netconf/validate';
+import { Datastores } from '../../src/netconf/datastore';
+import { MODULES } from '../../src/netconf/library';
+import { NetconfServer } from '../../src/netconf/server';
 import { parseXml } from '../../src/netconf/xml';
+import { MemClient, SAMPLE_STATE } from '../support/netconf-mem';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MODULE = join(ROOT, 'yang', 'evpn-mirror.yang');
@@ -99,5 +103,44 @@ describe('YANG module evpn-mirror and yanglint', function () {
     assert.match(readFileSync(file, 'utf8'), /<ipv6>2001:db8::66<\/ipv6>/, 'canonical IPv6');
     const r = yanglint('-t', 'config', MODULE, file);
     assert.ok(r.ok, r.out);
+  });
+
+  it('every module the server serves (get-schema, yang library) is valid YANG, from the package alone', () => {
+    for (const m of MODULES) {
+      // -D: no search in the working directory; the only search path is the package's yang/.
+      const r = spawnSync('yanglint', ['-D', '-p', join(ROOT, 'yang'), join(ROOT, 'yang', m.file)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${m.file}: ${r.stdout}${r.stderr}`);
+      assert.match(readFileSync(join(ROOT, 'yang', m.file), 'utf8'), new RegExp(`^module ${m.name} \\{[\\s\\S]*revision "?${m.revision}"? \\{`), m.file);
+    }
+  });
+
+  it('a whole <get> reply (config, agent state, netconf-state, modules-state) is valid instance data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'em-yang-get-'));
+    const ds = new Datastores({ stateDir: dir });
+    ds.load();
+    const nc = new NetconfServer({ datastores: ds, state: () => SAMPLE_STATE });
+    try {
+      const c = new MemClient(nc);
+      await c.open();
+      await c.ok(`<edit-config><target><running/></target><config>${doc(server() + session())}</config></edit-config>`);
+      await c.ok('<lock><target><candidate/></target></lock>');
+      const reply = await c.rpcText('<get/>');
+      const inner = /<data>([\s\S]*)<\/data><\/rpc-reply>$/.exec(reply)?.[1];
+      assert.ok(inner, reply.slice(0, 300));
+      for (const top of ['<evpn-mirror ', '<state>', '<netconf-state ', '<modules-state ', '<locked-by-session>']) assert.ok(inner.includes(top), `${top} in the reply`);
+      const file = join(dir, 'get.xml');
+      writeFileSync(file, inner);
+      // Every implemented module, from the files the server serves (ietf-yang-library@2016-06-21 included).
+      const mods = MODULES.filter((m) => m.conformance === 'implement').map((m) => join(ROOT, 'yang', m.file));
+      const r = yanglint('-t', 'get', ...mods, file);
+      assert.ok(r.ok, r.out);
+      // And a broken copy is refused, so the check above can fail.
+      writeFileSync(file, inner.replace('<conformance-type>import</conformance-type>', '<conformance-type>imported</conformance-type>'));
+      assert.equal(yanglint('-t', 'get', ...mods, file).ok, false);
+    } finally {
+      nc.closeAll();
+      ds.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
