@@ -144,6 +144,49 @@ function canonIps<T extends { ipv4?: string; ipv6?: string }>(x: T): { ipv4?: st
   return out;
 }
 
+interface SessionCheck {
+  server: MonitorServerConfig | undefined;
+  problems: ConfigProblem[];
+  /** The session without its id, when it has no problem of its own. */
+  resolved: Omit<MonitoringSession, 'id'> | undefined;
+  /** The last sessions made from `resolved`, by id (the northbound's check and the core use different ids). */
+  made?: Map<string, MonitoringSession>;
+}
+
+const sessionMemo = new WeakMap<SessionConfig, SessionCheck>();
+
+/** Everything about one session but its name, given the monitor server it names. */
+function checkSession(s: SessionConfig, server: MonitorServerConfig | undefined, base: string): SessionCheck {
+  const p = new Problems();
+  const done = (resolved?: Omit<MonitoringSession, 'id'>): SessionCheck => ({ server, problems: p.list, resolved });
+  p.add(`${base}/vni`, vniProblem(s.vni));
+  const host = s.host ?? ({} as MonitoredHost);
+  const hostMacBad = p.add(`${base}/monitored-host/mac`, unicastMacProblem(host.mac));
+  p.add(`${base}/monitored-host/ipv4`, ipProblem(host.ipv4, 4));
+  p.add(`${base}/monitored-host/ipv6`, ipProblem(host.ipv6, 6));
+  const direction = s.direction ?? 'both';
+  if (!DIRECTIONS.includes(direction)) p.add(`${base}/direction`, `must be one of ${DIRECTIONS.join(', ')}, got '${String(direction)}'`);
+  if (s.enabled !== undefined && typeof s.enabled !== 'boolean') p.add(`${base}/enabled`, 'must be true or false');
+  if (!server) {
+    p.add(`${base}/monitor-server`, `no monitor server named '${String(s.monitorServer)}'`);
+    return done();
+  }
+  if (!hostMacBad && !unicastMacProblem(server.mac) && canonicalMac(server.mac) === canonicalMac(host.mac))
+    p.add(`${base}/monitor-server`, `monitor server '${server.name}' has the monitored host's MAC ${canonicalMac(host.mac)}: a host cannot monitor itself`);
+  if (p.list.length) return done();
+  // Every field was checked above; a bad monitor server has its own problems listed.
+  if (unicastMacProblem(server.mac) || hostIdProblem(server.hostId) || (server.vni !== undefined && vniProblem(server.vni)) || ipProblem(server.ipv4, 4) || ipProblem(server.ipv6, 6)) return done();
+  return done({
+    name: s.name,
+    origin: 'local',
+    vni: s.vni,
+    host: Object.freeze({ mac: canonicalMac(host.mac), ...canonIps(host) }),
+    monitor: Object.freeze({ mac: canonicalMac(server.mac), ...canonIps(server), hostId: server.hostId, vni: server.vni ?? s.vni }),
+    direction,
+    enabled: s.enabled ?? true,
+  });
+}
+
 export interface ResolveOptions {
   /** The RD of each session by name (see SessionRdAllocator). */
   sessionId: (name: string) => string;
@@ -186,46 +229,31 @@ export function resolveMonitoringConfig(config: MonitoringConfig, opts: ResolveO
   const out: MonitoringSession[] = [];
   const names = new Set<string>();
   for (const s of config.sessions) {
-    const base = `session[name='${String(s.name)}']`;
-    const before = p.list.length;
-    checkName(p, `${base}/name`, s.name);
-    if (names.has(s.name)) p.add(`${base}/name`, 'duplicate session name');
+    // Paths are only built for a problem: 10,000 template strings per commit add up.
+    const base = () => `session[name='${String(s.name)}']`;
+    if (typeof s.name !== 'string' || !NAME_RE.test(s.name)) checkName(p, `${base()}/name`, s.name);
+    if (names.has(s.name)) p.add(`${base()}/name`, 'duplicate session name');
     names.add(s.name);
-    p.add(`${base}/vni`, vniProblem(s.vni));
-    const host = s.host ?? ({} as MonitoredHost);
-    const hostMacBad = p.add(`${base}/monitored-host/mac`, unicastMacProblem(host.mac));
-    p.add(`${base}/monitored-host/ipv4`, ipProblem(host.ipv4, 4));
-    p.add(`${base}/monitored-host/ipv6`, ipProblem(host.ipv6, 6));
-    const direction = s.direction ?? 'both';
-    if (!DIRECTIONS.includes(direction)) p.add(`${base}/direction`, `must be one of ${DIRECTIONS.join(', ')}, got '${String(direction)}'`);
-    if (s.enabled !== undefined && typeof s.enabled !== 'boolean') p.add(`${base}/enabled`, 'must be true or false');
     const server = servers.get(s.monitorServer);
-    if (!server) {
-      p.add(`${base}/monitor-server`, `no monitor server named '${String(s.monitorServer)}'`);
-      continue;
+    // Frozen configuration (the NETCONF northbound's) cannot change under us: what it resolved
+    // to is kept, and a commit of one change among 10,000 sessions re-checks only that one.
+    const frozen = Object.isFrozen(s) && Object.isFrozen(s.host) && (server === undefined || Object.isFrozen(server));
+    let m = frozen ? sessionMemo.get(s) : undefined;
+    if (!m || m.server !== server) {
+      m = checkSession(s, server, base());
+      if (frozen) sessionMemo.set(s, m);
     }
-    if (!hostMacBad && !unicastMacProblem(server.mac) && canonicalMac(server.mac) === canonicalMac(host.mac))
-      p.add(`${base}/monitor-server`, `monitor server '${server.name}' has the monitored host's MAC ${canonicalMac(host.mac)}: a host cannot monitor itself`);
-    if (p.list.length !== before) continue;
-    // Every field was checked above; a bad monitor server has its own problems listed.
-    if (
-      unicastMacProblem(server.mac) ||
-      hostIdProblem(server.hostId) ||
-      (server.vni !== undefined && vniProblem(server.vni)) ||
-      ipProblem(server.ipv4, 4) ||
-      ipProblem(server.ipv6, 6)
-    )
-      continue;
-    out.push({
-      id: opts.sessionId(s.name),
-      name: s.name,
-      origin: 'local',
-      vni: s.vni,
-      host: { mac: canonicalMac(host.mac), ...canonIps(host) },
-      monitor: { mac: canonicalMac(server.mac), ...canonIps(server), hostId: server.hostId, vni: server.vni ?? s.vni },
-      direction,
-      enabled: s.enabled ?? true,
-    });
+    for (const q of m.problems) p.list.push(q);
+    if (m.resolved) {
+      const id = opts.sessionId(s.name);
+      let made = m.made?.get(id);
+      if (!made) {
+        made = Object.freeze({ id, ...m.resolved });
+        if (frozen) (m.made ??= new Map()).set(id, made);
+        if (m.made && m.made.size > 4) m.made.delete(m.made.keys().next().value!);
+      }
+      out.push(made);
+    }
   }
   if (p.list.length) throw new SessionConfigError(p.list);
   return out;

@@ -15,7 +15,7 @@ import { BASE_NS, RpcError, errorsXml, rpcError } from './errors';
 import { DataNode, dataToXml, filterSiblings, leafNode } from './filter';
 import { MONITORING_NS, findModule, moduleCapabilities, moduleText, modulesState, monitoringSchemas } from './library';
 import { EM_NS } from './schema';
-import { ConfigNode, DefaultOperation, ErrorOption, applyEdit, fromXml, toData } from './tree';
+import { ConfigNode, DefaultOperation, ErrorOption, applyEdit, fromXml, toData, toXml } from './tree';
 import { NorthboundConfig, validateDatastore } from './validate';
 import { XmlElement, XmlError, attr, child, escapeAttr, escapeText, parseXml } from './xml';
 
@@ -342,7 +342,7 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
 
   private async get(op: XmlElement): Promise<string> {
     const filter = this.filterOf(op);
-    const data = toData(this.ds.running);
+    const data = toData(this.ds.running, filter?.children);
     const want = wantedState(filter);
     const state = this.opts.state && want.size ? await this.opts.state(want) : undefined;
     if (state) {
@@ -357,8 +357,10 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
   private getConfig(op: XmlElement): string {
     const source = this.datastoreParam(op, 'source');
     const filter = this.filterOf(op);
-    const data = toData(this.ds.get(source));
-    return `<data>${dataToXml(filter ? filterSiblings(data, filter.children) : data)}</data>`;
+    const root = this.ds.get(source);
+    // Unfiltered: the datastore's own XML (list entries written once per version, tree.ts).
+    if (!filter) return `<data>${toXml(root)}</data>`;
+    return `<data>${dataToXml(filterSiblings(toData(root, filter.children), filter.children))}</data>`;
   }
 
   private editConfig(s: Session, op: XmlElement): string {

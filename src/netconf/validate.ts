@@ -4,7 +4,7 @@
 // monitoring core's own checks (resolveMonitoringConfig), so the northbound refuses exactly
 // what the agent could not apply.
 import { MonitoringRouteTarget, parseMonitoringRouteTarget } from '../monitoring/monitor-route';
-import { MonitoringConfig, SessionConfigError, resolveMonitoringConfig } from '../monitoring/session';
+import { Direction, MonitorServerConfig, MonitoringConfig, SessionConfig, SessionConfigError, resolveMonitoringConfig } from '../monitoring/session';
 import { RpcErrorInfo } from './errors';
 import { InnerSchema, MONITOR_SERVER, ROOT, SESSION } from './schema';
 import { ConfigNode } from './tree';
@@ -29,6 +29,65 @@ function mandatory(node: ConfigNode, schema: InnerSchema, path: string, out: Rpc
   }
 }
 
+// Per list entry, what validation learns of it alone: its own YANG problems (mandatory,
+// must) and its typed, frozen form. Entries are immutable (tree.ts), so this is computed once
+// per version of an entry; the cross-entry checks (unique, leafref, resolveMonitoringConfig's
+// own, memoised on the frozen forms) are all that a commit repeats over the whole list.
+interface EntryCheck<T> {
+  errors: RpcErrorInfo[];
+  config: T | undefined;
+}
+const serverChecks = new WeakMap<ConfigNode, EntryCheck<MonitorServerConfig>>();
+const sessionChecks = new WeakMap<ConfigNode, EntryCheck<SessionConfig>>();
+
+function checkServer(e: ConfigNode, path: string): EntryCheck<MonitorServerConfig> {
+  let c = serverChecks.get(e);
+  if (c) return c;
+  const errors: RpcErrorInfo[] = [];
+  mandatory(e, MONITOR_SERVER, path, errors);
+  if (!e.leaves.has('ipv4') && !e.leaves.has('ipv6'))
+    errors.push({ type: 'application', tag: 'operation-failed', appTag: 'must-violation', message: 'a monitor server needs an IPv4 or an IPv6 address', path });
+  let config: MonitorServerConfig | undefined;
+  if (!errors.length) {
+    config = { name: e.leaves.get('name')!, mac: e.leaves.get('mac')!, hostId: Number(e.leaves.get('host-id')) };
+    const ipv4 = e.leaves.get('ipv4');
+    const ipv6 = e.leaves.get('ipv6');
+    const vni = e.leaves.get('vni');
+    if (ipv4 !== undefined) config.ipv4 = ipv4;
+    if (ipv6 !== undefined) config.ipv6 = ipv6;
+    if (vni !== undefined) config.vni = Number(vni);
+    Object.freeze(config);
+  }
+  serverChecks.set(e, (c = { errors, config }));
+  return c;
+}
+
+function checkSession(e: ConfigNode, path: string): EntryCheck<SessionConfig> {
+  let c = sessionChecks.get(e);
+  if (c) return c;
+  const errors: RpcErrorInfo[] = [];
+  mandatory(e, SESSION, path, errors);
+  let config: SessionConfig | undefined;
+  if (!errors.length) {
+    const h = e.containers.get('monitored-host')!;
+    const host: SessionConfig['host'] = { mac: h.leaves.get('mac')! };
+    const ipv4 = h.leaves.get('ipv4');
+    const ipv6 = h.leaves.get('ipv6');
+    if (ipv4 !== undefined) host.ipv4 = ipv4;
+    if (ipv6 !== undefined) host.ipv6 = ipv6;
+    config = Object.freeze({
+      name: e.leaves.get('name')!,
+      vni: Number(e.leaves.get('vni')),
+      host: Object.freeze(host),
+      monitorServer: e.leaves.get('monitor-server')!,
+      direction: (e.leaves.get('direction') ?? 'both') as Direction,
+      enabled: (e.leaves.get('admin-state') ?? 'enabled') === 'enabled',
+    });
+  }
+  sessionChecks.set(e, (c = { errors, config }));
+  return c;
+}
+
 /** Converts a datastore; returns the config, or every problem found. */
 export function validateDatastore(root: ConfigNode): { ok: true; config: NorthboundConfig } | { ok: false; errors: RpcErrorInfo[] } {
   const errors: RpcErrorInfo[] = [];
@@ -38,10 +97,11 @@ export function validateDatastore(root: ConfigNode): { ok: true; config: Northbo
   const serverPath = (name: string) => `${base}/em:monitor-server[em:name=${q(name)}]`;
   const sessionPath = (name: string) => `${base}/em:session[em:name=${q(name)}]`;
 
+  const monitorServers: MonitorServerConfig[] = [];
   for (const [name, e] of servers) {
-    mandatory(e, MONITOR_SERVER, serverPath(name), errors);
-    if (!e.leaves.has('ipv4') && !e.leaves.has('ipv6'))
-      errors.push({ type: 'application', tag: 'operation-failed', appTag: 'must-violation', message: 'a monitor server needs an IPv4 or an IPv6 address', path: serverPath(name) });
+    const c = checkServer(e, serverPath(name));
+    for (const x of c.errors) errors.push(x);
+    if (c.config) monitorServers.push(c.config);
   }
   for (const u of MONITOR_SERVER.unique) {
     const seen = new Map<string, string>();
@@ -62,8 +122,13 @@ export function validateDatastore(root: ConfigNode): { ok: true; config: Northbo
       else seen.set(k, name);
     }
   }
+  const sessionConfigs: SessionConfig[] = [];
   for (const [name, e] of sessions) {
-    mandatory(e, SESSION, sessionPath(name), errors);
+    // Paths are built only for entries with a problem: 10,000 template strings per commit add up.
+    let c = sessionChecks.get(e);
+    if (!c) c = checkSession(e, sessionPath(name));
+    for (const x of c.errors) errors.push(x);
+    if (c.config) sessionConfigs.push(c.config);
     const ref = e.leaves.get('monitor-server');
     if (ref !== undefined && !servers.has(ref))
       errors.push({
@@ -85,34 +150,7 @@ export function validateDatastore(root: ConfigNode): { ok: true; config: Northbo
   }
   if (errors.length) return { ok: false, errors };
 
-  const monitoring: MonitoringConfig = {
-    monitorServers: [...servers.values()].map((e) => {
-      const s: MonitoringConfig['monitorServers'][number] = { name: e.leaves.get('name')!, mac: e.leaves.get('mac')!, hostId: Number(e.leaves.get('host-id')) };
-      const ipv4 = e.leaves.get('ipv4');
-      const ipv6 = e.leaves.get('ipv6');
-      const vni = e.leaves.get('vni');
-      if (ipv4 !== undefined) s.ipv4 = ipv4;
-      if (ipv6 !== undefined) s.ipv6 = ipv6;
-      if (vni !== undefined) s.vni = Number(vni);
-      return s;
-    }),
-    sessions: [...sessions.values()].map((e) => {
-      const h = e.containers.get('monitored-host')!;
-      const host: MonitoringConfig['sessions'][number]['host'] = { mac: h.leaves.get('mac')! };
-      const ipv4 = h.leaves.get('ipv4');
-      const ipv6 = h.leaves.get('ipv6');
-      if (ipv4 !== undefined) host.ipv4 = ipv4;
-      if (ipv6 !== undefined) host.ipv6 = ipv6;
-      return {
-        name: e.leaves.get('name')!,
-        vni: Number(e.leaves.get('vni')),
-        host,
-        monitorServer: e.leaves.get('monitor-server')!,
-        direction: (e.leaves.get('direction') ?? 'both') as 'both',
-        enabled: (e.leaves.get('admin-state') ?? 'enabled') === 'enabled',
-      };
-    }),
-  };
+  const monitoring: MonitoringConfig = { monitorServers, sessions: sessionConfigs };
   try {
     resolveMonitoringConfig(monitoring, { sessionId: (n) => n });
   } catch (err) {
