@@ -8,13 +8,17 @@
 //    change, so a restart comes back with exactly the committed configuration).
 // Locks are per datastore and die with their session; a confirmed commit rolls back on
 // timeout, on cancel-commit, or when its (non-persist) session ends.
+//
+// A tree given to set() belongs to the datastores from then on and is never changed in place
+// (edits work on a clone(), tree.ts): running, candidate and a pending rollback can all be
+// one and the same tree, so a commit or a discard copies nothing.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Clock, TimerHandle, systemClock } from '../util/clock';
 import { TypedEmitter } from '../util/events';
 import { Logger, silentLogger } from '../util/log';
 import { BASE_NS, RpcError, rpcError } from './errors';
-import { ConfigNode, fromXml, toXml } from './tree';
+import { ConfigNode, fromXml, writeXml } from './tree';
 import { NorthboundConfig, validateDatastore } from './validate';
 import { child, parseXml } from './xml';
 
@@ -32,13 +36,32 @@ interface PendingConfirm {
   timer: TimerHandle;
 }
 
-/** Writes a file so that a crash leaves either the old or the new content. */
-export function writeFileAtomic(path: string, content: string): void {
+/**
+ * Writes a file so that a crash leaves either the old or the new content. `content` is the
+ * text, or a function handing its pieces to `write` in order (a large file is then never one
+ * string in memory: they are written in blocks as they come).
+ */
+export function writeFileAtomic(path: string, content: string | ((write: (piece: string) => void) => void)): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, content);
+    if (typeof content === 'string') writeSync(fd, content);
+    else {
+      let block: string[] = [];
+      let size = 0;
+      const flush = () => {
+        if (size) writeSync(fd, block.join(''));
+        block = [];
+        size = 0;
+      };
+      content((piece) => {
+        block.push(piece);
+        size += piece.length;
+        if (size >= 1 << 16) flush();
+      });
+      flush();
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -75,7 +98,7 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
     const v = validateDatastore(root);
     if (!v.ok) throw new Error(`startup configuration ${this.startupPath} is invalid: ${v.errors.map((e) => `${e.message} (${e.path})`).join('; ')}`);
     this.running = root;
-    this.candidate = root.clone();
+    this.candidate = root;
     this.candidateDirty = false;
     return v.config;
   }
@@ -90,7 +113,11 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
 
   private writeStartup(root: ConfigNode): void {
     if (!this.startupPath) return;
-    writeFileAtomic(this.startupPath, `<config xmlns="${BASE_NS}">${toXml(root)}</config>\n`);
+    writeFileAtomic(this.startupPath, (write) => {
+      write(`<config xmlns="${BASE_NS}">`);
+      writeXml(root, write);
+      write('</config>\n');
+    });
   }
 
   get(name: DatastoreName): ConfigNode {
@@ -145,7 +172,7 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
       return;
     }
     this.applyRunning(root, reason, validated);
-    if (!this.candidateDirty) this.candidate = root.clone();
+    if (!this.candidateDirty) this.candidate = root;
   }
 
   /** `validated`: the caller already validated exactly this tree (a whole-datastore pass saved). */
@@ -163,7 +190,7 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
   }
 
   discard(): void {
-    this.candidate = this.running.clone();
+    this.candidate = this.running;
     this.candidateDirty = false;
   }
 
@@ -184,9 +211,9 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
     } else if (opts.persistId !== undefined)
       throw rpcError('protocol', 'invalid-value', 'no persistent confirmed commit is pending', { info: [['bad-element', 'persist-id']] });
     const before = this.running;
-    this.applyRunning(this.candidate.clone(), opts.confirmed ? 'confirmed commit' : 'commit');
+    this.applyRunning(this.candidate, opts.confirmed ? 'confirmed commit' : 'commit');
     this.candidateDirty = false;
-    this.candidate = this.running.clone();
+    this.candidate = this.running;
     if (pending) pending.timer.cancel();
     if (opts.confirmed) {
       const seconds = opts.timeoutSeconds ?? 600;
@@ -219,7 +246,7 @@ export class Datastores extends TypedEmitter<DatastoreEvents> {
     this.confirm = undefined;
     this.log.warn('confirmed commit rolled back', { reason });
     this.applyRunning(p.rollbackTo, `rollback: ${reason}`);
-    this.candidate = this.running.clone();
+    this.candidate = this.running;
     this.candidateDirty = false;
   }
 

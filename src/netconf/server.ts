@@ -401,7 +401,7 @@ export class NetconfServer extends TypedEmitter<NetconfServerEvents> {
     else {
       const source = this.datastoreParam(op, 'source');
       if (source === target) throw rpcError('protocol', 'invalid-value', 'source and target are the same datastore');
-      content = this.ds.get(source).clone();
+      content = this.ds.get(source); // datastore roots are never changed in place (datastore.ts)
     }
     let validated: NorthboundConfig | undefined;
     if (target !== 'candidate') {

@@ -335,25 +335,37 @@ function editListEntry(node: ConfigNode, schema: ListSchema, el: XmlElement, op:
 
 /** The datastore as XML (the content of <data> or <config>), children in schema order. */
 export function toXml(root: ConfigNode): string {
-  if (root.empty) return '';
-  return `<${ROOT.name} xmlns="${escapeAttr(EM_NS)}">${innerXml(root, ROOT)}</${ROOT.name}>`;
+  let out = '';
+  writeXml(root, (piece) => (out += piece));
+  return out;
+}
+
+/** toXml() in pieces, in order (for a file: no single large string). */
+export function writeXml(root: ConfigNode, write: (piece: string) => void): void {
+  if (root.empty) return;
+  write(`<${ROOT.name} xmlns="${escapeAttr(EM_NS)}">`);
+  writeInner(root, ROOT, write);
+  write(`</${ROOT.name}>`);
+}
+
+function writeInner(node: ConfigNode, schema: InnerSchema, write: (piece: string) => void): void {
+  for (const cs of schema.children.values()) {
+    if (cs.kind === 'leaf') {
+      const v = node.leaves.get(cs.name);
+      if (v !== undefined) write(`<${cs.name}>${escapeText(v)}</${cs.name}>`);
+    } else if (cs.kind === 'container') {
+      const c = node.containers.get(cs.name);
+      if (c) write(`<${cs.name}>${innerXml(c, cs)}</${cs.name}>`);
+    } else {
+      const entries = node.lists.get(cs.name);
+      if (entries) for (const e of entries.values()) write(entryXml(e, cs));
+    }
+  }
 }
 
 function innerXml(node: ConfigNode, schema: InnerSchema): string {
   let out = '';
-  for (const cs of schema.children.values()) {
-    if (cs.kind === 'leaf') {
-      const v = node.leaves.get(cs.name);
-      if (v !== undefined) out += `<${cs.name}>${escapeText(v)}</${cs.name}>`;
-    } else if (cs.kind === 'container') {
-      const c = node.containers.get(cs.name);
-      if (c) out += `<${cs.name}>${innerXml(c, cs)}</${cs.name}>`;
-    } else {
-      const entries = node.lists.get(cs.name);
-      if (entries)
-        for (const e of entries.values()) out += entryXml(e, cs);
-    }
-  }
+  writeInner(node, schema, (piece) => (out += piece));
   return out;
 }
 

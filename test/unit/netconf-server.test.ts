@@ -6,10 +6,11 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Datastores } from '../../src/netconf/datastore';
+import { Datastores, writeFileAtomic } from '../../src/netconf/datastore';
 import { BASE_NS } from '../../src/netconf/errors';
 import { CAPABILITIES, NetconfServer } from '../../src/netconf/server';
 import { NorthboundConfig } from '../../src/netconf/validate';
+import { toXml } from '../../src/netconf/tree';
 import { XmlElement, child } from '../../src/netconf/xml';
 import { ManualClock } from '../../src/util/clock';
 import { MemClient as Client, MemTransport } from '../support/netconf-mem';
@@ -357,12 +358,22 @@ describe('NETCONF server (RFC 6241) over an in-memory transport', () => {
     assert.deepEqual(one.children.map((x) => child(x, 'namespace')?.text), [EM]);
   });
 
+  it('writeFileAtomic from pieces: every piece, in order, across 64 KiB blocks', () => {
+    const pieces = Array.from({ length: 5000 }, (_, i) => `<p${i}>${'x'.repeat(i % 97)}</p${i}>`);
+    const file = join(dir, 'pieces.xml');
+    writeFileAtomic(file, (write) => pieces.forEach(write));
+    assert.equal(readFileSync(file, 'utf8'), pieces.join(''));
+    assert.ok(pieces.join('').length > 3 * 65536);
+  });
+
   it('persistence: running is saved to startup on every commit and a restart comes back with it', async () => {
     await c.ok(edit('running', server21() + session('a')));
     await c.ok(edit('candidate', session('b', '02:00:00:00:02:11')));
     await c.ok('<commit/>');
     const file = readFileSync(join(dir, 'startup.xml'), 'utf8');
     assert.match(file, /<name>b<\/name>/);
+    // Written in blocks (writeFileAtomic with pieces): exactly running's XML.
+    assert.equal(file, `<config xmlns="${BASE_NS}">${toXml(ds.running)}</config>\n`);
     const again = new Datastores({ stateDir: dir, clock });
     const cfg = again.load();
     assert.deepEqual(cfg.monitoring.sessions.map((s) => s.name), ['a', 'b']);
