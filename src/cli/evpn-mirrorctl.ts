@@ -12,6 +12,7 @@ import { NetconfClient, NetconfRpcError, NetconfTransportError } from '../netcon
 import { BASE_NS } from '../netconf/errors';
 import { EM_NS } from '../netconf/schema';
 import { XmlElement, child, escapeAttr, escapeText } from '../netconf/xml';
+import { hashPassword } from '../netconf/users';
 
 const PROG = 'evpn-mirrorctl';
 export const EXIT_OK = 0;
@@ -33,6 +34,14 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   env: NodeJS.ProcessEnv;
+  /** All of standard input (hash-password reads the password there). */
+  stdin?: () => Promise<string>;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let s = '';
+  for await (const chunk of stream) s += chunk.toString();
+  return s;
 }
 
 interface GlobalOptions {
@@ -339,6 +348,7 @@ Exit status:
      host key, timeout)
 
 Examples:
+  printf '%s\\n' "$PASSWORD" | ${PROG} hash-password     # a passwordHash for agent.yaml
   ${PROG} server add SERV21 --mac 02:00:00:00:00:21 --host-id 21 --ipv4 10.1.0.21
   ${PROG} session add web1 --vni 10010 --host-mac 02:00:00:00:02:10 --server SERV21
   ${PROG} show sessions --json`;
@@ -520,11 +530,29 @@ export function buildProgram(io: Io): Command {
         );
       }),
     );
+  // hash-password -------------------------------------------------------------------------------
+  program
+    .command('hash-password')
+    .description("print the scrypt hash of a password read from standard input (or $" + PASSWORD_ENV + "), for a user's passwordHash in the agent's configuration")
+    .action(async () => {
+      let pw = io.env[PASSWORD_ENV];
+      if (pw === undefined) {
+        if (!io.stdin) throw new CliError(EXIT_FAILURE, 'no standard input to read the password from');
+        // One line: the password; the line's end is not part of it.
+        pw = (await io.stdin()).replace(/\r?\n$/, '');
+        if (pw.includes('\n')) throw new CliError(EXIT_FAILURE, 'the password must be one line');
+      }
+      if (pw === '') throw new CliError(EXIT_FAILURE, 'empty password');
+      io.out(`${hashPassword(pw)}\n`);
+    });
   return program;
 }
 
 /** Runs the CLI on argv (without node and script); resolves with the exit status. */
-export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, stdin: () => readAll(process.stdin) },
+): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });

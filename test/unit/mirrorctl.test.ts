@@ -14,7 +14,7 @@ import { BASE_NS } from '../../src/netconf/errors';
 import { EM_NS } from '../../src/netconf/schema';
 import { SAMPLE_STATE as STATE } from '../support/netconf-mem';
 import { NetconfService } from '../../src/netconf/service';
-import { hashPassword, type NetconfUser } from '../../src/netconf/users';
+import { hashPassword, verifyPassword, type NetconfUser } from '../../src/netconf/users';
 import { child, parseXml } from '../../src/netconf/xml';
 
 const CTL = path.join(__dirname, '..', '..', 'src', 'cli', 'evpn-mirrorctl.js');
@@ -87,6 +87,34 @@ describe('evpn-mirrorctl', function () {
   after(async () => {
     await svc.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hash-password: a scrypt hash of the password on stdin (or in the environment) that the agent accepts', async () => {
+    const run = (input: string, env: Record<string, string> = {}) =>
+      new Promise<Run>((resolve) => {
+        const p = spawn(process.execPath, [CTL, 'hash-password'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('close', (code) => resolve({ code, stdout, stderr }));
+        p.stdin.end(input);
+      });
+    const a = await run('s3cret pass\n');
+    assert.equal(a.code, 0, a.stderr);
+    const hash = a.stdout.trim();
+    assert.match(hash, /^scrypt\$16384\$8\$1\$/);
+    assert.ok(verifyPassword('s3cret pass', hash), 'the line end is not part of the password');
+    assert.ok(!verifyPassword('s3cret pass\n', hash));
+    assert.notEqual((await run('s3cret pass\n')).stdout.trim(), hash, 'a fresh salt each time');
+    const b = await run('', { EVPN_MIRROR_PASSWORD: 'from-env' });
+    assert.ok(verifyPassword('from-env', b.stdout.trim()));
+    for (const bad of ['', '\n', 'two\nlines\n']) {
+      const r = await run(bad);
+      assert.equal(r.code, 2, JSON.stringify(bad));
+      assert.match(r.stderr, /evpn-mirrorctl: (empty password|the password must be one line)/);
+      assert.equal(r.stdout, '');
+    }
   });
 
   it('usage: --help exits 0; no command, an unknown command or option, a missing option exit 2 (commander)', async () => {
