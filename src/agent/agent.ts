@@ -133,6 +133,11 @@ export class Agent {
       this.fdb = new FdbWatcher({ runner: hostRunner(), bridges: c.dataplane.bridges, logger: this.log.child({ component: 'fdb' }) });
       this.fdb.on('event', (e) => {
         applyFdbEvent(this.core.macs, e);
+        // Same port, static flag changed: no move, but the route's sticky bit changes.
+        if (c.monitoring.macMode === 'standalone' && e.from?.kind === 'local' && e.to?.kind === 'local' && e.from.port === e.to.port) {
+          const at = this.core.macs.locate(e.vni, e.mac);
+          if (at?.kind === 'local') this.advertiseLocalMac({ vni: e.vni, mac: e.mac, from: at, to: at });
+        }
         this.sync();
       });
       this.fdb.on('error', (err) => this.log.error('FDB watcher failed', { error: err.message }));

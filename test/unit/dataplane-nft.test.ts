@@ -22,7 +22,9 @@ import {
   txDeviceName,
 } from '../../src/dataplane/linux/nft-gen';
 import { parseTable, parseTableText, verifyTable } from '../../src/dataplane/linux/readback';
-import { FdbEvent, FdbWatcher, classify, parseFdbLine } from '../../src/dataplane/linux/fdb-watch';
+import { FdbEvent, FdbWatcher, applyFdbEvent, classify, parseFdbLine } from '../../src/dataplane/linux/fdb-watch';
+import { MacTable } from '../../src/monitoring/mac-table';
+import { ManualClock } from '../../src/util/clock';
 import { CommandRunner } from '../../src/dataplane/linux/runner';
 
 const MV = 16_000_000;
@@ -683,5 +685,28 @@ describe('dataplane linux: FDB watcher', () => {
       ],
     );
     assert.deepEqual(w.location(1, '02:00:00:00:02:30'), { kind: 'local', port: 'vm230' });
+  });
+
+  it('a static FDB entry is a sticky local MAC in the MAC table (RFC 7432 section 15.2); dynamic again is not', async () => {
+    const runner = fakeRunner({
+      'ip -j -d link show type vxlan': JSON.stringify([{ ifname: 'vx1' }]),
+      'bridge -j fdb show dev vx1': '[]',
+      'bridge -j fdb show br br1': JSON.stringify([{ mac: '02:00:00:00:00:21', ifname: 'serv21', master: 'br1', state: 'static' }]),
+    });
+    const w = new FdbWatcher({ runner, bridges: { 1: 'br1' } });
+    const table = new MacTable({ selfVtep: '192.0.2.104', clock: new ManualClock() });
+    const events: FdbEvent[] = [];
+    w.on('event', (e) => {
+      events.push(e);
+      applyFdbEvent(table, e);
+    });
+    await w.resync();
+    assert.deepEqual(events.map((e) => e.to), [{ kind: 'local', port: 'serv21', static: true }]);
+    assert.equal(table.status(1, '02:00:00:00:00:21')?.sticky, true);
+    w.onLine('02:00:00:00:00:21 dev serv21 master br1 static'); // the same: no event
+    assert.equal(events.length, 1);
+    w.onLine('02:00:00:00:00:21 dev serv21 master br1 '); // replaced by a learned entry
+    assert.deepEqual(events.map((e) => e.change), ['learn', 'port-change']);
+    assert.equal(table.status(1, '02:00:00:00:00:21')?.sticky, false);
   });
 });

@@ -14,7 +14,8 @@ import { Logger, silentLogger } from '../../util/log';
 import type { MacTable } from '../../monitoring/mac-table';
 import { CommandRunner, mustRun } from './runner';
 
-export type FdbLocation = { kind: 'local'; port: string } | { kind: 'tunnel'; device: string; vtep?: string };
+/** `static`: an entry the operator added (`bridge fdb add ... static`): sticky, RFC 7432 section 15.2. */
+export type FdbLocation = { kind: 'local'; port: string; static?: true } | { kind: 'tunnel'; device: string; vtep?: string };
 
 export type FdbChange = 'learn' | 'forget' | 'move-in' | 'move-out' | 'port-change' | 'tunnel-change';
 
@@ -66,7 +67,7 @@ export function parseFdbLine(line: string): FdbLine | undefined {
 
 function sameLoc(a: FdbLocation | undefined, b: FdbLocation | undefined): boolean {
   if (!a || !b) return a === b;
-  if (a.kind === 'local') return b.kind === 'local' && a.port === b.port;
+  if (a.kind === 'local') return b.kind === 'local' && a.port === b.port && a.static === b.static;
   return b.kind === 'tunnel' && a.device === b.device && a.vtep === b.vtep;
 }
 
@@ -78,7 +79,7 @@ export function classify(from: FdbLocation | undefined, to: FdbLocation | undefi
 
 /** Feeds one event to the MAC location table (local learn / forget). */
 export function applyFdbEvent(table: Pick<MacTable, 'localLearn' | 'localForget'>, e: FdbEvent): void {
-  if (e.to?.kind === 'local') table.localLearn(e.vni, e.mac, e.to.port);
+  if (e.to?.kind === 'local') table.localLearn(e.vni, e.mac, e.to.port, { sticky: e.to.static === true });
   else if (e.from?.kind === 'local') table.localForget(e.vni, e.mac);
 }
 
@@ -192,7 +193,7 @@ export class FdbWatcher extends TypedEmitter<FdbWatcherEvents> {
       if (vtep !== undefined) loc.vtep = vtep;
       return loc;
     }
-    return { kind: 'local', port: l.dev };
+    return l.isStatic ? { kind: 'local', port: l.dev, static: true } : { kind: 'local', port: l.dev };
   }
 
   private set(key: string, loc: FdbLocation | undefined): FdbEvent {
