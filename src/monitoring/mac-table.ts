@@ -19,6 +19,9 @@
 // between VTEPs are counted in a window that starts at the first move; the move that reaches
 // maxMoves within windowSeconds is not applied, the MAC stays frozen where it was and a
 // warning is logged, until freezeSeconds pass (FRR's auto-recovery) or clearDuplicate().
+// A move often passes through "unknown": the old VTEP withdraws its route before the new one
+// advertises. Where a MAC was when it went unknown is kept for one window (`gone`), so such a
+// move counts too, and its count survives the MAC's absence from the table.
 //
 // Everything is indexed by "VNI|MAC": no input scans the table.
 import { compareIp } from '../bgp/rib';
@@ -140,6 +143,8 @@ export class MacTable extends TypedEmitter<MacTableEvents> {
   private readonly log: Logger;
   private readonly records = new Map<string, MacRecord>();
   private readonly frozen = new Set<MacRecord>();
+  /** MACs whose location went unknown within the last window, oldest first: where they were. */
+  private readonly gone = new Map<string, { at: MacLocation; time: number; moves: number; windowStart: number }>();
   /** Moves applied (not counting frozen ones), for metrics. */
   movesApplied = 0;
 
@@ -311,10 +316,44 @@ export class MacTable extends TypedEmitter<MacTableEvents> {
       this.dropIfEmpty(r);
       return undefined;
     }
-    if (from && to && this.dad.enabled && vtepOf(from, this.selfVtep) !== vtepOf(to, this.selfVtep) && this.detectDuplicate(r, from)) return undefined;
+    let before = from;
+    if (!from && to && this.dad.enabled) {
+      const g = this.takeGone(macKey(r.vni, r.mac));
+      if (g) {
+        before = g.at;
+        if (r.moves === 0) {
+          r.moves = g.moves;
+          r.windowStart = g.windowStart;
+        }
+      }
+    }
+    if (before && to && this.dad.enabled && vtepOf(before, this.selfVtep) !== vtepOf(to, this.selfVtep) && this.detectDuplicate(r, before)) return undefined;
+    if (from && !to && this.dad.enabled) {
+      const k = macKey(r.vni, r.mac);
+      this.pruneGone();
+      this.gone.delete(k); // re-inserted last: the map stays oldest first
+      this.gone.set(k, { at: from, time: this.clock.now(), moves: r.moves, windowStart: r.windowStart });
+    }
     r.location = to;
     this.dropIfEmpty(r);
     return this.publish(r, from, to);
+  }
+
+  /** Where the MAC was before it went unknown, if that was within the detection window. */
+  private takeGone(key: string): { at: MacLocation; moves: number; windowStart: number } | undefined {
+    this.pruneGone();
+    const g = this.gone.get(key);
+    if (g) this.gone.delete(key);
+    return g;
+  }
+
+  /** Forgets the MACs that went unknown more than a window ago (the oldest come first). */
+  private pruneGone(): void {
+    const oldest = this.clock.now() - this.dad.windowSeconds * 1000;
+    for (const [k, g] of this.gone) {
+      if (g.time >= oldest) break;
+      this.gone.delete(k);
+    }
   }
 
   /** Counts a move between VTEPs; true when it makes the MAC a duplicate (then frozen). */

@@ -206,6 +206,50 @@ describe('MAC location table: duplicate detection (FRR: 5 moves in 180 s, freeze
     assert.equal(t.status(VNI, MAC)?.duplicate, false);
   });
 
+  it('moves through "unknown" (the old VTEP withdraws before the new one advertises) are counted', () => {
+    const clock = new ManualClock();
+    const { t, moves } = table({ clock });
+    const dups: unknown[] = [];
+    t.on('duplicate', (d) => dups.push(d));
+    let at = A;
+    t.remoteUpdate(VNI, MAC, key(A), { vtep: A, sequence: 0, sticky: false });
+    for (let i = 1; i <= 4; i++) {
+      t.remoteWithdraw(VNI, MAC, key(at));
+      assert.equal(t.location(VNI, MAC), undefined);
+      assert.equal(t.size, 0, 'an unknown MAC is not in the table (nor in all())');
+      clock.advance(5_000);
+      at = at === A ? B : A;
+      t.remoteUpdate(VNI, MAC, key(at), { vtep: at, sequence: i, sticky: false });
+      assert.deepEqual(t.location(VNI, MAC), remote(at));
+      assert.equal(t.status(VNI, MAC)?.moves, i, `move ${i} counted`);
+    }
+    t.remoteWithdraw(VNI, MAC, key(at));
+    t.remoteUpdate(VNI, MAC, key(B), { vtep: B, sequence: 5, sticky: false });
+    assert.equal(dups.length, 1, 'the fifth move makes it a duplicate');
+    assert.equal(t.status(VNI, MAC)?.duplicate, true);
+    assert.equal(t.location(VNI, MAC), undefined, 'frozen where it was: unknown');
+    assert.deepEqual(moves.at(-1)?.to, undefined);
+  });
+
+  it('through "unknown": back to the same VTEP is no move, and a return after the window starts afresh', () => {
+    const clock = new ManualClock();
+    const { t } = table({ clock });
+    t.remoteUpdate(VNI, MAC, key(A), { vtep: A, sequence: 0, sticky: false });
+    t.remoteWithdraw(VNI, MAC, key(A));
+    t.remoteUpdate(VNI, MAC, key(A), { vtep: A, sequence: 0, sticky: false });
+    assert.equal(t.status(VNI, MAC)?.moves, 0, 'A, unknown, A: not a move');
+    t.remoteWithdraw(VNI, MAC, key(A));
+    clock.advance(181_000); // more than the window
+    t.remoteUpdate(VNI, MAC, key(B), { vtep: B, sequence: 1, sticky: false });
+    assert.equal(t.status(VNI, MAC)?.moves, 0, 'where it was is forgotten after a window');
+    // A local learn after a remote location went away counts as well (VTEP B -> this VTEP).
+    t.remoteWithdraw(VNI, MAC, key(B));
+    clock.advance(1_000);
+    t.localLearn(VNI, MAC, 'p1');
+    assert.deepEqual(t.location(VNI, MAC), local('p1'));
+    assert.equal(t.status(VNI, MAC)?.moves, 1);
+  });
+
   it('port changes on this VTEP are not counted as moves', () => {
     const clock = new ManualClock();
     const { t } = table({ clock });
