@@ -259,6 +259,7 @@ export class NetconfClient {
       };
       const onReady = (): void => {
         cleanup();
+        conn.setNoDelay(true); // request/reply: no Nagle wait behind a delayed ACK
         resolve();
       };
       const onError = (err: Error & { level?: string; code?: string }): void => {

@@ -629,6 +629,9 @@ export class NetconfSshServer extends TypedEmitter<NetconfSshServerEvents> {
       return;
     }
     const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    // RPC traffic: a reply's last segment must not wait for the ACK of the one before it
+    // (Nagle and the client's delayed ACK stalled a 100 KB get-config by 40 ms, measured).
+    socket.setNoDelay(true);
     const authTimer = setTimeout(() => {
       this.log.warn('NETCONF SSH client did not authenticate in time', { address: socket.remoteAddress });
       socket.destroy();
