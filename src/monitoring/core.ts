@@ -99,14 +99,16 @@ export class MonitoringCore {
     trial.retain(sessions.map((s) => s.name));
     for (const s of sessions) this.rds.rd(s.name);
     const next = new Map(sessions.map((s) => [s.id, s]));
-    for (const [id] of this.local) if (!next.has(id)) this.removeLocal(id);
-    for (const s of sessions) {
-      const cur = this.local.get(s.id);
-      if (cur && sameSession(cur, s)) continue;
-      this.local.set(s.id, s);
-      this.engine.upsertSession(s);
-      this.advertise(s);
-    }
+    this.engine.batch(() => {
+      for (const [id] of this.local) if (!next.has(id)) this.removeLocal(id);
+      for (const s of sessions) {
+        const cur = this.local.get(s.id);
+        if (cur && sameSession(cur, s)) continue;
+        this.local.set(s.id, s);
+        this.engine.upsertSession(s);
+        this.advertise(s);
+      }
+    });
     this.rds.retain(sessions.map((s) => s.name));
   }
 
@@ -125,7 +127,7 @@ export class MonitoringCore {
   }
 
   handleBgp(changes: readonly BestChange[]): void {
-    this.feed.handle(changes);
+    this.engine.batch(() => this.feed.handle(changes));
   }
 
   takeChanges(): EntryChanges {

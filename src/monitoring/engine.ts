@@ -4,7 +4,9 @@
 //  - a MAC move of (vni, mac) touches the sessions monitoring that host and the sessions
 //    whose monitor server has that MAC (and the 3rd entry of their HOST-IDs);
 //  - a session change touches that session and every session sharing its HOST-ID (the
-//    owner of a HOST-ID can change, see hostIdOwner()).
+//    owner of a HOST-ID can change, see hostIdOwner()). Inside batch(), that group work is
+//    done once per HOST-ID at the end: loading g sessions of one monitor server (a config
+//    commit, a full table from the route reflector) costs O(g), not O(g^2).
 // Indexes by "vni|mac" and by HOST-ID make each of these a lookup, never a scan. The result
 // is the same map computeEntries() builds from scratch; the property tests hold it to that.
 import {
@@ -58,6 +60,11 @@ export class EntryEngine {
   private readonly held = new Map<string, string[]>();
   private readonly states = new Map<string, SessionState>();
   private pending: EntryChanges = new Map();
+  /** Whole HOST-ID group recomputations so far (each costs the size of the group). */
+  groupRecomputations = 0;
+  private batching = 0;
+  /** HOST-IDs whose group must be recomputed when the outermost batch() ends. */
+  private readonly dirtyGroups = new Set<number>();
 
   constructor(
     readonly vtep: VtepContext,
@@ -103,7 +110,9 @@ export class EntryEngine {
   private entryKinds(id: string, hostId: number): MirrorEntry['kind'][] {
     const kinds = (this.held.get(id) ?? []).map((e) => this.entries.get(e)!.kind);
     const third = this.entries.get(thirdEntryId(this.vtep.mirrorVni, hostId));
-    if (third?.kind === 'third' && third.sessions.includes(id)) kinds.push('third');
+    // The 3rd entry lists exactly the active sessions of the HOST-ID (same owner, so the same
+    // monitor server): a state lookup, not a scan of a list that can hold every session.
+    if (third?.kind === 'third' && this.states.get(id) === 'active') kinds.push('third');
     return kinds;
   }
 
@@ -115,8 +124,31 @@ export class EntryEngine {
     addTo(this.byHost, macKey(s.vni, s.host.mac), s.id);
     addTo(this.byMonitor, macKey(s.monitor.vni, s.monitor.mac), s.id);
     addTo(this.byHostId, s.monitor.hostId, s.id);
-    if (old && old.monitor.hostId !== s.monitor.hostId) this.recomputeGroup(old.monitor.hostId);
-    this.recomputeGroup(s.monitor.hostId);
+    if (old && old.monitor.hostId !== s.monitor.hostId) this.touchGroup(old.monitor.hostId);
+    this.touchGroup(s.monitor.hostId);
+  }
+
+  /**
+   * Runs `fn` (session upserts and removals, MAC moves) with the recomputation of HOST-ID
+   * groups deferred to its end; nested calls join the outermost one. The entries are the same
+   * as without it, once it returns (or throws).
+   */
+  batch<T>(fn: () => T): T {
+    this.batching++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batching === 0) {
+        const groups = [...this.dirtyGroups];
+        this.dirtyGroups.clear();
+        for (const h of groups) this.recomputeGroup(h);
+      }
+    }
+  }
+
+  private touchGroup(hostId: number): void {
+    if (this.batching) this.dirtyGroups.add(hostId);
+    else this.recomputeGroup(hostId);
   }
 
   removeSession(id: string): void {
@@ -126,7 +158,7 @@ export class EntryEngine {
     this.sessions.delete(id);
     this.states.delete(id);
     this.setAccess(id, []);
-    this.recomputeGroup(old.monitor.hostId);
+    this.touchGroup(old.monitor.hostId);
   }
 
   /** Where (vni, mac) is has changed: recompute what depends on it. */
@@ -166,6 +198,7 @@ export class EntryEngine {
 
   /** Every session of a HOST-ID (its owner may have changed) and the HOST-ID's 3rd entry. */
   private recomputeGroup(hostId: number): void {
+    this.groupRecomputations++;
     const group = this.groupOf(hostId);
     const owner = hostIdOwner(group);
     for (const s of group) this.recomputeSession(s.id, owner);

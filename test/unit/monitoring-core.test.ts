@@ -111,6 +111,30 @@ describe('monitoring core: local configuration', () => {
     assert.deepEqual(c.rdIndexes(), {});
   });
 
+  it('a commit of g sessions to one monitor server recomputes that HOST-ID group once, and gives the entries a session-by-session load gives', () => {
+    const g = 300;
+    const cfg = (n: number): MonitoringConfig => ({
+      monitorServers: goodConfig().monitorServers,
+      sessions: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, vni: 1, host: { mac: `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}` }, monitorServer: 'serv21' })),
+    });
+    const learn = (c: MonitoringCore) => {
+      c.macs.localLearn(1, S, 'p-serv21');
+      for (const s of cfg(g).sessions) c.macs.localLearn(1, s.host.mac, 'p1');
+    };
+    const { c } = core();
+    learn(c);
+    const before = c.engine.groupRecomputations;
+    c.applyConfig(cfg(g));
+    assert.equal(c.engine.groupRecomputations - before, 1, 'one group recomputation for the whole commit');
+    const one = core().c;
+    learn(one);
+    for (let n = 1; n <= g; n++) one.applyConfig(cfg(n)); // one more session per commit
+    const text = (x: MonitoringCore) => [...x.engine.desired().values()].map(entryText).sort();
+    assert.deepEqual(text(c), text(one));
+    assert.equal(c.engine.desired().size, 2 * g + 1, 'first and second per session, one third');
+    assert.equal(c.engine.status(`${SELF}:7`)?.entries.join(','), 'first,second,third');
+  });
+
   const invalid: [string, (c: MonitoringConfig) => void, RegExp][] = [
     ['HOST-ID 0', (c) => (c.monitorServers[0]!.hostId = 0), /monitor-server\[name='serv21'\]\/host-id: must be an integer 1\.\.65535/],
     ['VNI out of range', (c) => (c.sessions[0]!.vni = 16_777_216), /session\[name='watch'\]\/vni: must be an integer 1\.\.16777215/],
