@@ -6,6 +6,7 @@
 //
 //   node --expose-gc dist/bench/monitoring.js [--macs 100000] [--vteps 64] [--vnis 16]
 //        [--sessions 10000] [--monitors 200] [--moves 10000] [--local-share 0.25] [--seed 1]
+//        [--commit-sessions 10000]
 //   (or: bash scripts/bench.sh monitoring [options])
 //
 // Fabric: VTEPs 10.0.0.1..10.0.0.<vteps>; this agent is 10.0.0.1 (mirror VNI 16777000).
@@ -16,7 +17,8 @@
 // hosts, all distinct random MACs of the table; session j monitors host j and copies to
 // monitor server j mod <monitors>, direction both/both/from-host/to-host by j mod 4. They
 // are added as remote sessions (what the EVPN feed makes of other agents' monitor routes)
-// with core.engine.upsertSession(), ids `10.0.0.<k>:<n>` for agents k = 2..64.
+// with core.engine.upsertSession() in one engine.batch() (as core.handleBgp() feeds a full
+// table), ids `10.0.0.<k>:<n>` for agents k = 2..64.
 // Moves: one third each of monitored hosts, monitor servers and unrelated MACs, picked at
 // random; each is an RFC 7432 section 15 MAC Mobility move:
 //   remote -> remote  remoteUpdate(new VTEP's key, sequence + 1), then remoteWithdraw(old key)
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       moves: { type: 'string', default: '10000' },
       'local-share': { type: 'string', default: '0.25' },
       seed: { type: 'string', default: '1' },
+      'commit-sessions': { type: 'string', default: '10000' },
     },
   });
   const nMacs = Number(values.macs);
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   const nMonitors = Number(values.monitors);
   const nMoves = Number(values.moves);
   const localShare = Number(values['local-share']);
+  const nCommit = Number(values['commit-sessions']);
   const rand = prng(Number(values.seed));
   const randInt = (n: number): number => Math.floor(rand() * n);
   if (nMonitors < 1 || nSessions < 1 || nMonitors + nSessions >= nMacs) throw new RangeError('need 1 <= monitors, 1 <= sessions, monitors + sessions < macs');
@@ -190,24 +194,27 @@ async function main(): Promise<void> {
 
   t = process.hrtime.bigint();
   const perAgent = new Array<number>(nVteps).fill(0);
-  for (let j = 0; j < nSessions; j++) {
-    const h = hostIdx[j]!;
-    const m = monitorIdx[j % nMonitors]!;
-    const hostId = (j % nMonitors) + 1;
-    const agent = 1 + (j % (nVteps - 1)); // VTEPs 2..64 originate them
-    const host: MonitoringSession['host'] = j % 2 === 0 ? { mac: macStr[h]!, ipv4: `172.${16 + (h >>> 16)}.${(h >>> 8) & 255}.${h & 255}` } : { mac: macStr[h]! };
-    const id = `${vteps[agent]}:${++perAgent[agent]!}`;
-    engine.upsertSession({
-      id,
-      name: id,
-      origin: 'remote',
-      vni: macVni[h]!,
-      host,
-      monitor: { mac: macStr[m]!, ipv4: `10.200.${hostId >>> 8}.${hostId & 255}`, hostId, vni: macVni[m]! },
-      direction: directions[j % 4]!,
-      enabled: true,
-    });
-  }
+  // One batch, as core.handleBgp() does with a full table of monitor routes.
+  engine.batch(() => {
+    for (let j = 0; j < nSessions; j++) {
+      const h = hostIdx[j]!;
+      const m = monitorIdx[j % nMonitors]!;
+      const hostId = (j % nMonitors) + 1;
+      const agent = 1 + (j % (nVteps - 1)); // VTEPs 2..64 originate them
+      const host: MonitoringSession['host'] = j % 2 === 0 ? { mac: macStr[h]!, ipv4: `172.${16 + (h >>> 16)}.${(h >>> 8) & 255}.${h & 255}` } : { mac: macStr[h]! };
+      const id = `${vteps[agent]}:${++perAgent[agent]!}`;
+      engine.upsertSession({
+        id,
+        name: id,
+        origin: 'remote',
+        vni: macVni[h]!,
+        host,
+        monitor: { mac: macStr[m]!, ipv4: `10.200.${hostId >>> 8}.${hostId & 255}`, hostId, vni: macVni[m]! },
+        direction: directions[j % 4]!,
+        enabled: true,
+      });
+    }
+  });
   const sessionsMs = Number(process.hrtime.bigint() - t) / 1e6;
   const peakAfterSessions = process.resourceUsage().maxRSS * 1024;
   const setupChanges = core.takeChanges().size;
@@ -341,6 +348,22 @@ async function main(): Promise<void> {
   const peakRss = process.resourceUsage().maxRSS * 1024;
   core.close();
 
+  // A configuration commit of <commit-sessions> sessions to ONE monitor server on a fresh core
+  // (after the memory figures above): the cost of a large HOST-ID group, through applyConfig.
+  const commit = new MonitoringCore({ vtep, routerId: vtep.vtepIp, routeTarget: defaultMonitoringRouteTarget(65000), clock: new ManualClock() });
+  commit.macs.localLearn(1, macOf(0), 'p1');
+  const commitCfg = {
+    monitorServers: [{ name: 'collector', mac: macOf(0), ipv4: '10.99.0.1', hostId: 1 }],
+    sessions: Array.from({ length: nCommit }, (_, j) => ({ name: `c${j}`, vni: 1, host: { mac: macOf(j + 1) }, monitorServer: 'collector' })),
+  };
+  for (const x of commitCfg.sessions) commit.macs.localLearn(1, x.host.mac, ports[randInt(PORTS)]!);
+  t = process.hrtime.bigint();
+  commit.applyConfig(commitCfg);
+  commit.takeChanges();
+  const commitMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const commitEntries = commit.engine.desired().size;
+  commit.close();
+
   // Report.
   const stats = (xs: MoveSample[]) => {
     const a = Float64Array.from(xs.map((x) => x.ms)).sort();
@@ -396,6 +419,7 @@ async function main(): Promise<void> {
     `move phase: ${phaseWallS.toFixed(2)} s wall, this process ${ownCpuS.toFixed(2)} s CPU; other processes kept ` +
       `${Number.isNaN(otherCpuS) ? '?' : ((100 * otherCpuS) / phaseWallS).toFixed(0)}% of one CPU busy meanwhile (of ${os.cpus().length}: preemption shows in p99/max)`,
   );
+  lines.push(`config commit of ${nCommit} sessions to one monitor server (core.applyConfig on a fresh core, all MACs local): ${commitMs.toFixed(0)} ms, ${commitEntries} entries`);
   lines.push(`duplicate detection: on (5 moves in 180 s), manual clock +181 s per move; MACs frozen at the end: ${frozen}; table size ${macs.size}`);
   if (modelErrors) lines.push(`ERROR: ${modelErrors} moves left the MAC table disagreeing with the move made (see stderr)`);
   process.stdout.write(lines.join('\n') + '\n');
@@ -418,6 +442,7 @@ async function main(): Promise<void> {
         movesWithChanges: all.withChanges,
         entriesChanged: all.entries,
         recomputeMs: recomputes,
+        commitOneServer: { sessions: nCommit, ms: commitMs, entries: commitEntries },
         entries: engine.desired().size,
         heapUsedAfterSetupMb: mb(afterSetup.heapUsed),
         rssAfterSetupMb: mb(afterSetup.rss),
