@@ -9,9 +9,10 @@
 // changes a node it did not create or copy itself during that edit: it copies a node before
 // changing it and puts the copy in its (already copied) parent. So every node below a root
 // is immutable once the edit that made it is over, a small edit of a 10,000-session
-// datastore copies three nodes and one 10,000-pointer map, and work derived from an entry
-// (its XML, its data nodes, its validation: see the WeakMaps here and in validate.ts) is
-// done once per version of the entry, not once per edit of the datastore.
+// datastore copies the root, the entry (and a container in it if that changes) and one
+// 10,000-pointer map, and work derived from an entry (its XML, its validation: see the
+// WeakMaps here and in validate.ts) is done once per version of the entry, not once per edit
+// of the datastore. Datastore roots are never changed in place either (datastore.ts).
 import { BASE_NS, ErrorTag, RpcErrorInfo } from './errors';
 import { ContainerSchema, EM_NS, InnerSchema, LeafSchema, ListSchema, ROOT, SchemaNode } from './schema';
 import { DataNode } from './filter';
