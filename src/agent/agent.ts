@@ -22,7 +22,7 @@ import { LinuxMirrorDriver } from '../dataplane/linux/driver';
 import { FdbWatcher, applyFdbEvent } from '../dataplane/linux/fdb-watch';
 import { hostRunner } from '../dataplane/linux/runner';
 import { MonitoringCore } from '../monitoring/core';
-import { MacLocation, entryText } from '../monitoring/entries';
+import { MacLocation, entryActionText, entryMatchText } from '../monitoring/entries';
 import { MacMove } from '../monitoring/mac-table';
 import { MonitoringRouteTarget, routeTargetText } from '../monitoring/monitor-route';
 import { Reconciler } from '../monitoring/reconcile';
@@ -319,15 +319,13 @@ export class Agent {
         };
       }),
       entries: [...(want.has('entry') ? this.reconciler.installed().values() : [])].map((x) => {
-        const text = entryText(x);
-        const arrow = text.indexOf(' -> ');
         const c = counters.get(x.id);
         const out: AgentState['entries'][number] = {
           id: x.id,
           kind: x.kind,
           sessions: x.kind === 'third' ? x.sessions : [x.session],
-          match: text.slice(0, arrow),
-          action: text.slice(arrow + 4),
+          match: entryMatchText(x),
+          action: entryActionText(x),
         };
         if (c) {
           out.packets = c.packets;

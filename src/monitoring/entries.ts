@@ -86,17 +86,27 @@ export const thirdEntryId = (mirrorVni: number, hostId: number): string => `thir
 export type Locate = (vni: number, mac: string) => MacLocation | undefined;
 
 /** A canonical text of an entry: two entries are the same iff their texts are. */
-export function entryText(e: MirrorEntry): string {
-  if (e.kind === 'third')
-    return `third hostId=${e.match.hostId} mirrorVni=${e.match.mirrorVni} -> port ${e.action.port} sessions=${e.sessions.join(',')}`;
+/** What an entry matches, as text (the left of entryText's arrow). */
+export function entryMatchText(e: MirrorEntry): string {
+  if (e.kind === 'third') return `third hostId=${e.match.hostId} mirrorVni=${e.match.mirrorVni}`;
   const m = e.match;
-  const a = e.action;
-  const act = a.kind === 'local-port' ? `port ${a.port}` : `tunnel ${a.vtep} hostId=${a.hostId} mirrorVni=${a.mirrorVni}`;
   return (
     `${e.kind} session=${e.session} vni=${e.vni} ${m.field === 'source' ? 'src' : 'dst'}=${m.mac}` +
     `${m.ipv4 ? `,${m.ipv4}` : ''}${m.ipv6 ? `,${m.ipv6}` : ''}` +
-    `${m.exceptPorts.length ? ` except=${m.exceptPorts.join(',')}` : ''} -> ${act}`
+    `${m.exceptPorts.length ? ` except=${m.exceptPorts.join(',')}` : ''}`
   );
+}
+
+/** What an entry does with a match, as text (the right of entryText's arrow). */
+export function entryActionText(e: MirrorEntry): string {
+  if (e.kind === 'third') return `port ${e.action.port} sessions=${e.sessions.join(',')}`;
+  const a = e.action;
+  return a.kind === 'local-port' ? `port ${a.port}` : `tunnel ${a.vtep} hostId=${a.hostId} mirrorVni=${a.mirrorVni}`;
+}
+
+/** An entry as one line of text: "<match> -> <action>" (also its identity for sameEntry). */
+export function entryText(e: MirrorEntry): string {
+  return `${entryMatchText(e)} -> ${entryActionText(e)}`;
 }
 
 export function sameEntry(a: MirrorEntry, b: MirrorEntry): boolean {
