@@ -389,6 +389,35 @@ const { LinuxMirrorDriver, netnsRunner } = require(${JSON.stringify(require.reso
     await sync();
   });
 
+  it('4a2. a transmit device deleted under us just before a batch that uses it: the batch recreates it and rewrites the rules naming it', async () => {
+    // VM210's VTEP (it moved in 2): its "from VM210" entry sends copies to SERV21's VTEP.
+    const at = f.hosts.get('VM210')!.vtep;
+    const no = Number(at.split('.')[3]) as VtepNo;
+    const d = drivers.get(at)!;
+    const dev = txDeviceName(V[servAt]);
+    const rs = reconcilers.get(at)!;
+    const one = (direction?: 'to-host') => ({
+      monitorServers: [SimFabric.serverConfig('SERV21', f.hosts.get('SERV21')!, 1)],
+      sessions: [SimFabric.sessionConfig('watch-vm210', f.hosts.get('VM210')!, 'SERV21', direction)],
+    });
+    // to-host only: the VTEP drops VM210's "from" entry and keeps another entry through the device.
+    f.configure(V[101], one('to-host'));
+    await sync();
+    const tunnelled = (await d.installed()).filter((e) => e.kind !== 'third' && e.action.kind === 'tunnel' && e.action.vtep === V[servAt]);
+    assert.ok(tunnelled.length >= 1, 'precondition: an entry still sends copies through the device');
+    await vtepNs.get(no)!.ip(['link', 'del', dev]);
+    const failuresBefore = rs.status().failures;
+    // Both directions again: the batch adds VM210's "from" entry through the device that is gone.
+    f.configure(V[101], one());
+    await sync(); // asserts the kernel equals the desired entries
+    assert.ok((await d.installed()).length > tunnelled.length, 'the batch added an entry');
+    assert.equal(rs.status().failures, failuresBefore, 'no failed attempt');
+    assert.ok(d.health().ok);
+    assert.match((await vtepNs.get(no)!.ip(['-j', 'link', 'show', 'dev', dev])).stdout, new RegExp(`"ifname":"${dev}"`), 'the device is back');
+    assert.deepEqual(await d.heal(), [], 'nothing left for the heal pass: the old rules were rewritten too');
+    await trafficExactlyOnce('a4a2');
+  });
+
   it('4b. the mirror vxlan device deleted under us: heal() recreates it and rewrites the copy rules', async () => {
     const d = drivers.get(V[102])!;
     const dev = txDeviceName(V[servAt]);

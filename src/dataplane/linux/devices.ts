@@ -119,6 +119,20 @@ export class MirrorTunnels {
     return out;
   }
 
+  /**
+   * The transmit devices among `devs` that are present and look right as links (one listing;
+   * their FDB entry is not read: ensureTx() and the heal pass do that).
+   */
+  async txLinksOk(devs: Iterable<string>): Promise<Set<string>> {
+    const all = await this.vxlans();
+    const out = new Set<string>();
+    for (const dev of devs) {
+      const l = all.find((x) => x.ifname === dev);
+      if (l && !this.problem(l, undefined) && l.linkinfo?.info_data?.id !== this.cfg.mirrorVni) out.add(dev);
+    }
+    return out;
+  }
+
   /** Makes the transmit device toward `vtep` what it must be. */
   async ensureTx(vtep: string): Promise<DeviceAction> {
     const dev = txDeviceName(vtep);

@@ -95,6 +95,8 @@ export class LinuxMirrorDriver implements MirrorDriver {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private index: EntryIndex | undefined;
+  /** The last batch failed: the next checks every transmit device it needs. */
+  private checkAllTx = false;
   /** Access ports that have a chain, per VNI (as last written). */
   private ports = new Map<number, string[]>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -371,7 +373,23 @@ export class LinuxMirrorDriver implements MirrorDriver {
     this.log.warn('linux mirror driver: repaired', { repairs: r });
   }
 
+  /**
+   * One batch. Transmit devices already used by installed entries had their FDB entry checked
+   * when they were made, and every heal pass checks it again: for those a batch only lists the
+   * links (one process); devices it starts to use get the full check; it removes only the ones
+   * it stops using. After a batch that failed, the next one checks every device fully.
+   */
   private async applyLocked(ops: EntryOps): Promise<void> {
+    try {
+      await this.applyOnce(ops, this.checkAllTx);
+      this.checkAllTx = false;
+    } catch (err) {
+      if (!(err instanceof DriverError && err.message.startsWith('batch refused'))) this.checkAllTx = true;
+      throw err;
+    }
+  }
+
+  private async applyOnce(ops: EntryOps, checkAllTx: boolean): Promise<void> {
     const before = this.index ?? (await this.loadLocked());
     const refuse = (why: string) => new DriverError('batch refused', why);
     const problem = batchProblem(ops, (id) => before.byId.get(id)?.entry);
@@ -385,10 +403,17 @@ export class LinuxMirrorDriver implements MirrorDriver {
     const ports = await this.discoverPorts();
     const vteps = new Set<string>();
     for (const e of [...ops.add, ...ops.modify]) if (e.kind !== 'third' && e.action.kind === 'tunnel') vteps.add(e.action.vtep);
+    const usedBefore = tunnelVteps(before);
+    // Devices in use already: one listing says whether they are still there (a device deleted
+    // under us would leave the batch's rules pointing at a dead ifindex until the next heal).
+    const inUse = [...vteps].filter((v) => usedBefore.has(v)).map(txDeviceName);
+    const linksOk = !checkAllTx && inUse.length ? await this.tunnels.txLinksOk(inUse) : new Set<string>();
     const touched = new Set<string>();
     for (const vtep of [...vteps].sort()) {
+      if (linksOk.has(txDeviceName(vtep))) continue;
       const act = await this.tunnels.ensureTx(vtep);
-      if (act === 'recreated') for (const ch of this.chainsTargeting(before, txDeviceName(vtep))) touched.add(ch);
+      // Created or recreated: rules of installed entries may name the old device's ifindex.
+      if (act !== 'ok') for (const ch of this.chainsTargeting(before, txDeviceName(vtep))) touched.add(ch);
     }
 
     const after = before.clone();
@@ -423,10 +448,14 @@ export class LinuxMirrorDriver implements MirrorDriver {
     await this.nft(script, `apply batch (+${ops.add.length} ~${ops.modify.length} -${ops.remove.length})`);
     this.index = after;
     this.ports = ports;
-    try {
-      await this.collectTx();
-    } catch (err) {
-      this.log.warn('linux mirror driver: could not remove an unused transmit device', { error: (err as Error).message });
+    const usedAfter = tunnelVteps(after);
+    for (const vtep of usedBefore) {
+      if (usedAfter.has(vtep)) continue;
+      try {
+        await this.tunnels.removeTx(txDeviceName(vtep));
+      } catch (err) {
+        this.log.warn('linux mirror driver: could not remove an unused transmit device', { error: (err as Error).message });
+      }
     }
   }
 
@@ -443,12 +472,11 @@ export class LinuxMirrorDriver implements MirrorDriver {
     return out;
   }
 
-  /** Deletes transmit devices no installed entry uses. */
+  /** Deletes transmit devices no installed entry uses (strays included: at start). */
   private async collectTx(): Promise<void> {
     const ix = this.index;
     if (!ix) return;
-    const used = new Set<string>();
-    for (const ne of ix.byId.values()) if (ne.entry.kind !== 'third' && ne.entry.action.kind === 'tunnel') used.add(txDeviceName(ne.entry.action.vtep));
+    const used = new Set([...tunnelVteps(ix)].map(txDeviceName));
     for (const tx of await this.tunnels.listTx()) if (!used.has(tx.dev)) await this.tunnels.removeTx(tx.dev);
   }
 
@@ -540,4 +568,9 @@ function samePorts(a: ReadonlyMap<number, readonly string[]>, b: ReadonlyMap<num
   return true;
 }
 
-
+/** The remote VTEPs the entries of an index send copies to. */
+function tunnelVteps(ix: EntryIndex): Set<string> {
+  const out = new Set<string>();
+  for (const ne of ix.byId.values()) if (ne.entry.kind !== 'third' && ne.entry.action.kind === 'tunnel') out.add(ne.entry.action.vtep);
+  return out;
+}
