@@ -413,7 +413,10 @@ const { LinuxMirrorDriver, netnsRunner } = require(${JSON.stringify(require.reso
     assert.ok((await d.installed()).length > tunnelled.length, 'the batch added an entry');
     assert.equal(rs.status().failures, failuresBefore, 'no failed attempt');
     assert.ok(d.health().ok);
-    assert.match((await vtepNs.get(no)!.ip(['-j', 'link', 'show', 'dev', dev])).stdout, new RegExp(`"ifname":"${dev}"`), 'the device is back');
+    const link = JSON.parse((await vtepNs.get(no)!.ip(['-d', '-j', 'link', 'show', 'dev', dev])).stdout) as { ifname: string; inet6_addr_gen_mode?: string; flags: string[] }[];
+    assert.equal(link[0]?.ifname, dev, 'the device is back');
+    assert.ok(link[0]!.flags.includes('UP'));
+    assert.equal(link[0]!.inet6_addr_gen_mode, 'none', 'made without an IPv6 link-local address');
     assert.deepEqual(await d.heal(), [], 'nothing left for the heal pass: the old rules were rewritten too');
     await trafficExactlyOnce('a4a2');
   });

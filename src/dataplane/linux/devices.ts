@@ -88,10 +88,11 @@ export class MirrorTunnels {
 
   private async create(dev: string, vni: number, existing: boolean): Promise<void> {
     if (existing) await mustRun(this.runner, `delete mirror device ${dev}`, ['ip', 'link', 'del', dev]);
-    await mustRun(this.runner, `create mirror device ${dev}`, this.createArgs(dev, vni));
-    // No IPv6 link-local address / DAD on a device that only carries copies.
-    await this.runner.run(['sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=1`]);
-    await mustRun(this.runner, `bring up mirror device ${dev}`, ['ip', 'link', 'set', dev, 'up']);
+    // One process: create, no IPv6 link-local address (nor its DAD) on a device that only
+    // carries copies, up. A device left half-made by a failure is found wrong (down) and
+    // recreated by the next check.
+    const lines = [this.createArgs(dev, vni).slice(1).join(' '), `link set dev ${dev} addrgenmode none`, `link set dev ${dev} up`];
+    await mustRun(this.runner, `create mirror device ${dev}`, ['ip', '-batch', '-'], `${lines.join('\n')}\n`);
   }
 
   /** Makes the receive device what it must be. */
