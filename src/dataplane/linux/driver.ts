@@ -377,12 +377,17 @@ export class LinuxMirrorDriver implements MirrorDriver {
    * One batch. Transmit devices already used by installed entries had their FDB entry checked
    * when they were made, and every heal pass checks it again: for those a batch only lists the
    * links (one process); devices it starts to use get the full check; it removes only the ones
-   * it stops using. After a batch that failed, the next one checks every device fully.
+   * it stops using. After a batch that failed, the next one checks every device fully and then
+   * collects unused ones.
    */
   private async applyLocked(ops: EntryOps): Promise<void> {
     try {
-      await this.applyOnce(ops, this.checkAllTx);
+      const afterFailure = this.checkAllTx;
+      await this.applyOnce(ops, afterFailure);
       this.checkAllTx = false;
+      // A failed batch may have made a device no entry came to use: collect strays once.
+      if (afterFailure)
+        await this.collectTx().catch((err: Error) => this.log.warn('linux mirror driver: could not remove an unused transmit device', { error: err.message }));
     } catch (err) {
       if (!(err instanceof DriverError && err.message.startsWith('batch refused'))) this.checkAllTx = true;
       throw err;
