@@ -33,6 +33,7 @@ import { FrrInstance, rrBgpdConf, startFrr, vtepBgpdConf } from './frr';
 import { Lab, LabProcess, Netns } from './netns';
 import { HelperReply, NetconfHelperClient } from './netconf-helper';
 import { utils as sshUtils } from 'ssh2';
+import { EntryRow, LocationRow, MacRow, PeerRow, StateSessionRow, parseEntries, parseMacs, parsePeers, parseStateSessions } from '../cli/evpn-mirrorctl';
 import { hashPassword } from '../netconf/users';
 import type { XmlElement } from '../netconf/xml';
 
@@ -121,85 +122,21 @@ export function workedExample(stage: Stage): Record<VtepNo, string[]> {
 // ---------------------------------------------------------------------------------------
 // NETCONF state as the agent reports it (yang/evpn-mirror.yang, container state)
 
-export interface StateLocation {
-  kind: string;
-  port?: string;
-  vtep?: string;
-}
-export interface StateSession {
-  id: string;
-  name: string;
-  origin: string;
-  vni: number;
-  hostMac: string;
-  hostId: number;
-  direction: string;
-  status: string;
-  roles: string[];
-  hostLocation: StateLocation;
-  monitorLocation: StateLocation;
-}
-export interface StateEntry {
-  id: string;
-  kind: string;
-  sessions: string[];
-  match: string;
-  action: string;
-  packets?: number;
-  bytes?: number;
-}
-export interface StateMac {
-  vni: number;
-  mac: string;
-  location: StateLocation;
-  sequence: number;
-}
+// The row types and parsers of evpn-mirrorctl: one reading of the state XML for the CLI and the lab.
+export type StateLocation = LocationRow;
+export type StateSession = StateSessionRow;
+export type StateEntry = EntryRow;
+export type StateMac = MacRow;
 export interface AgentStateView {
   sessions: StateSession[];
   entries: StateEntry[];
-  peers: { address: string; state: string; prefixesReceived: number }[];
+  peers: PeerRow[];
   macs: StateMac[];
 }
 
-const kids = (e: XmlElement | undefined, name: string): XmlElement[] => (e?.children ?? []).filter((c) => c.local === name);
-const leaf = (e: XmlElement | undefined, name: string): string | undefined => kids(e, name)[0]?.text.trim();
-const locOf = (e: XmlElement | undefined): StateLocation => {
-  const l: StateLocation = { kind: leaf(e, 'kind') ?? 'unknown' };
-  const port = leaf(e, 'port');
-  const vtep = leaf(e, 'vtep');
-  if (port !== undefined) l.port = port;
-  if (vtep !== undefined) l.vtep = vtep;
-  return l;
-};
-
 /** Parses the <data> of a <get> into the state view. */
 export function parseState(data: XmlElement): AgentStateView {
-  const st = kids(kids(data, 'evpn-mirror')[0], 'state')[0];
-  return {
-    sessions: kids(st, 'session').map((s) => ({
-      id: leaf(s, 'id') ?? '',
-      name: leaf(s, 'name') ?? '',
-      origin: leaf(s, 'origin') ?? '',
-      vni: Number(leaf(s, 'vni')),
-      hostMac: leaf(s, 'monitored-host-mac') ?? '',
-      hostId: Number(leaf(s, 'host-id')),
-      direction: leaf(s, 'direction') ?? '',
-      status: leaf(s, 'status') ?? '',
-      roles: kids(s, 'role').map((r) => r.text.trim()),
-      hostLocation: locOf(kids(s, 'monitored-host-location')[0]),
-      monitorLocation: locOf(kids(s, 'monitor-server-location')[0]),
-    })),
-    entries: kids(st, 'entry').map((e) => {
-      const out: StateEntry = { id: leaf(e, 'id') ?? '', kind: leaf(e, 'kind') ?? '', sessions: kids(e, 'session').map((x) => x.text.trim()), match: leaf(e, 'match') ?? '', action: leaf(e, 'action') ?? '' };
-      const p = leaf(e, 'packets');
-      const b = leaf(e, 'bytes');
-      if (p !== undefined) out.packets = Number(p);
-      if (b !== undefined) out.bytes = Number(b);
-      return out;
-    }),
-    peers: kids(st, 'bgp-peer').map((p) => ({ address: leaf(p, 'address') ?? '', state: leaf(p, 'state') ?? '', prefixesReceived: Number(leaf(p, 'prefixes-received') ?? 0) })),
-    macs: kids(st, 'mac').map((m) => ({ vni: Number(leaf(m, 'vni')), mac: leaf(m, 'mac') ?? '', location: locOf(kids(m, 'location')[0]), sequence: Number(leaf(m, 'sequence') ?? 0) })),
-  };
+  return { sessions: parseStateSessions(data), entries: parseEntries(data), peers: parsePeers(data), macs: parseMacs(data) };
 }
 
 /** Host name of a MAC of the lab (or the MAC itself). */
@@ -315,6 +252,11 @@ m = bytes.fromhex(mac.replace(':', '')); a = socket.inet_aton(ip)
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((ifn, 0))
 s.send(b'\\xff' * 6 + m + b'\\x08\\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 2) + m + a + b'\\xff' * 6 + a)
 `;
+
+/** A gratuitous ARP (reply form) for `ipv4` from `mac`, sent on `ifname` inside `ns`. */
+export async function sendGarp(ns: Netns, ifname: string, mac: string, ipv4: string): Promise<void> {
+  await ns.exec(['/usr/bin/python3', '-c', GARP_PY, ifname, mac, ipv4]);
+}
 
 /** Numbered datagrams `<tag>-<seq>` every intervalMs (drift-free schedule), then exit. */
 const UDP_STREAM_JS = `
@@ -793,7 +735,7 @@ export class Fabric {
   /** A gratuitous ARP from a host (how a VM announces itself after a move). */
   async garp(name: HostName): Promise<void> {
     const h = this.host(name);
-    await h.ns.exec(['/usr/bin/python3', '-c', GARP_PY, 'eth0', h.spec.mac, h.spec.ipv4]);
+    await sendGarp(h.ns, 'eth0', h.spec.mac, h.spec.ipv4);
   }
 
   /**

@@ -10,6 +10,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import { Lab, LabProcess, Netns } from '../../src/lab/netns';
 import { run, sleep, waitUntil } from '../../src/lab/exec';
+import { sendGarp } from '../../src/lab/fabric';
 import { LinuxMirrorDriver } from '../../src/dataplane/linux/driver';
 import { FdbEvent, FdbWatcher } from '../../src/dataplane/linux/fdb-watch';
 import { CommandRunner, netnsRunner } from '../../src/dataplane/linux/runner';
@@ -30,14 +31,6 @@ const HOSTS = {
   SERV21: { mac: '02:00:00:00:00:21', ipv4: '10.1.0.21', vtep: 104 as VtepNo, port: 'serv21' },
 };
 type HostName = keyof typeof HOSTS;
-
-const GARP = `
-import socket, struct, sys
-ifn, mac, ip = sys.argv[1:4]
-m = bytes.fromhex(mac.replace(':', '')); a = socket.inet_aton(ip)
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((ifn, 0))
-s.send(b'\\xff' * 6 + m + b'\\x08\\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 2) + m + a + b'\\xff' * 6 + a)
-`;
 
 const UDP_SEND = `
 const d = require('node:dgram').createSocket('udp4');
@@ -245,7 +238,7 @@ describe('Linux mirror driver: 4-VTEP fabric with real packets (interop, root)',
       assert.deepEqual(watchers.get(101)!.w.location(1, HOSTS.VM210.mac), { kind: 'local', port: 'vm210' });
       await vtepNs.get(101)!.ip(['link', 'del', 'vm210']);
       await linkHost('VM210', 102, 'eth1');
-      await hostNs.get('VM210')!.exec(['/usr/bin/python3', '-c', GARP, 'eth1', HOSTS.VM210.mac, HOSTS.VM210.ipv4]);
+      await sendGarp(hostNs.get('VM210')!, 'eth1', HOSTS.VM210.mac, HOSTS.VM210.ipv4);
       const moved = await waitUntil(() => watchers.get(102)!.events.find((e) => e.mac === HOSTS.VM210.mac && e.to?.kind === 'local'), { timeoutMs: 5000, intervalMs: 20, what: 'VTEP102 to learn VM210 locally' });
       assert.deepEqual(moved.to, { kind: 'local', port: 'vm210' });
       assert.equal(moved.change, 'move-in', 'VM210 was behind the tunnel on VTEP102 before');
@@ -277,7 +270,7 @@ describe('Linux mirror driver: 4-VTEP fabric with real packets (interop, root)',
       assert.equal(watchers.get(103)!.w.location(1, HOSTS.SERV21.mac)?.kind, 'tunnel', 'VTEP103 knows SERV21 behind the tunnel');
       await vtepNs.get(104)!.ip(['link', 'del', 'serv21']);
       await linkHost('SERV21', 103, 'eth1');
-      await hostNs.get('SERV21')!.exec(['/usr/bin/python3', '-c', GARP, 'eth1', HOSTS.SERV21.mac, HOSTS.SERV21.ipv4]);
+      await sendGarp(hostNs.get('SERV21')!, 'eth1', HOSTS.SERV21.mac, HOSTS.SERV21.ipv4);
       const moved = await waitUntil(() => watchers.get(103)!.events.find((e) => e.mac === HOSTS.SERV21.mac && e.to?.kind === 'local'), { timeoutMs: 5000, intervalMs: 20, what: 'VTEP103 to learn SERV21 locally' });
       assert.deepEqual(moved.to, { kind: 'local', port: 'serv21' });
       assert.equal(moved.change, 'move-in', 'SERV21 was behind the tunnel on VTEP103 before');
